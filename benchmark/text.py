@@ -1,0 +1,88 @@
+"""Tokenizer for the task-prompted decoder (UniverSLU style).
+
+Every target is `<sot> <|task|> content... <eos>`:
+- classification: one label token, e.g. `em:happy`, `in:alarm_set`, `cmd:stop`, `lang:de`.
+- transcription (asr): characters of the normalised transcript.
+- entities (ner): for each entity, a type token `<ent:date>` followed by the value's characters.
+  `[]` (no entity) is just `<sot> <|ner|> <eos>`.
+
+The prompt `<sot> <|task|>` is given to the decoder; the loss covers what follows it.
+"""
+from __future__ import annotations
+
+import re
+
+from benchmark.tasks import ENTITY_TYPES, TASKS, TaskSpec
+
+SPECIALS = ("<pad>", "<sot>", "<eos>", "<unk>")
+CHARS = tuple(" abcdefghijklmnopqrstuvwxyz'")
+_NON_TEXT = re.compile(r"[^a-z' ]+")
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case, keep a-z, apostrophe and single spaces. Digits must already be spelled out."""
+    return _SPACES.sub(" ", _NON_TEXT.sub(" ", text.lower())).strip()
+
+
+class Tokenizer:
+    """Fixed vocabulary built from `benchmark.tasks`; the same on every machine and run."""
+
+    def __init__(self) -> None:
+        tokens = list(SPECIALS)
+        tokens += [f"<|{t}|>" for t in TASKS]
+        for spec in TASKS.values():
+            tokens += [spec.label_token(label) for label in spec.labels]
+        tokens += [f"<ent:{e}>" for e in ENTITY_TYPES]
+        tokens += list(CHARS)
+        self.tokens = tokens
+        self.ids = {tok: i for i, tok in enumerate(tokens)}
+        self.pad_id, self.sot_id, self.eos_id, self.unk_id = (self.ids[s] for s in SPECIALS)
+        self.char_ids = [self.ids[c] for c in CHARS]  # CTC output units (ASR), blank = pad_id
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def prompt(self, task_id: str) -> list[int]:
+        return [self.sot_id, self.ids[f"<|{task_id}|>"]]
+
+    def task_of_prompt_token(self, token_id: int) -> str:
+        return self.tokens[token_id][2:-2]
+
+    def encode_chars(self, text: str) -> list[int]:
+        return [self.ids.get(c, self.unk_id) for c in normalize_text(text)]
+
+    def encode_target(self, spec: TaskSpec, row: dict) -> list[int]:
+        """Full sequence `<sot> <|task|> content <eos>` for one manifest row."""
+        if spec.kind == "classification":
+            body = [self.ids.get(spec.label_token(row["label"]), self.unk_id)]
+        elif spec.kind == "transcription":
+            body = self.encode_chars(row["text"])
+        else:
+            body = []
+            for ent in row["entities"]:
+                body.append(self.ids[f"<ent:{ent['type']}>"])
+                body += self.encode_chars(ent["value"])
+        return self.prompt(spec.id) + body + [self.eos_id]
+
+    def decode(self, spec: TaskSpec, ids: list[int]) -> str | list[dict]:
+        """Content ids (no prompt, stops at <eos>) -> label / transcript / entity list."""
+        toks: list[str] = []
+        for i in ids:
+            if i == self.eos_id:
+                break
+            if i != self.pad_id:
+                toks.append(self.tokens[i])
+        if spec.kind == "classification":
+            prefix = spec.label_prefix + ":"
+            first = toks[0] if toks else ""
+            return first[len(prefix):] if first.startswith(prefix) else "<invalid>"
+        if spec.kind == "transcription":
+            return normalize_text("".join(t for t in toks if len(t) == 1))
+        entities: list[dict] = []
+        for t in toks:
+            if t.startswith("<ent:"):
+                entities.append({"type": t[5:-1], "value": ""})
+            elif len(t) == 1 and entities:
+                entities[-1]["value"] += t
+        return [{"type": e["type"], "value": normalize_text(e["value"])} for e in entities]

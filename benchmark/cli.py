@@ -1,0 +1,109 @@
+"""Command line: `benchmark data build | run | list`.
+
+Errors the user can fix print one line (`error: ...`) and exit 2; a traceback appears only
+with --debug.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from benchmark.errors import UserError
+
+
+def _cmd_data_build(args) -> None:
+    from benchmark.data.build import build_corpus
+
+    root = build_corpus(args.size, out=args.out, seed=args.seed, jobs=args.jobs)
+    print(f"corpus ready: {root}")
+
+
+def _cmd_run(args) -> None:
+    from benchmark.runner import RunRequest, run
+
+    order = args.order.split(",") if args.order else None
+    run(RunRequest(stream=args.stream, strategy=args.strategy, seed=args.seed,
+                   profile=args.profile, device=args.device, out=args.out, corpus=args.corpus,
+                   order=order, overrides=args.overrides, overwrite=args.overwrite,
+                   progress=not args.no_progress))
+
+
+def _cmd_list(args) -> None:
+    from benchmark.config import describe
+
+    if args.what == "streams":
+        from benchmark.streams import STREAM_DESCRIPTIONS, STREAMS
+
+        for name, exps in STREAMS.items():
+            print(f"{name:18s} {STREAM_DESCRIPTIONS[name]}")
+            print(f"{'':18s} experiences: {' -> '.join('+'.join(e) for e in exps)}")
+    elif args.what == "tasks":
+        from benchmark.tasks import SUBSETS, TASKS
+
+        for t in TASKS.values():
+            extra = f"{len(t.labels)} labels" if t.labels else t.kind
+            subsets = [s for s, task in SUBSETS.items() if task == t.id]
+            print(f"{t.id:5s} {t.name:38s} {extra:12s} subsets: {', '.join(subsets)}")
+    else:
+        from strategies import get_strategy, list_strategies
+
+        for name in list_strategies():
+            info = get_strategy(name)
+            task_id = "  [needs the task id at inference]" if info.needs_task_id_at_inference else ""
+            print(f"{name:10s} {info.description}{task_id}")
+            for fname, tname, default, help_ in describe(info.config):
+                print(f"{'':12s}{fname}={default!r} ({tname}) {help_}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="benchmark", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="build the SynthSLU-7 corpus")
+    dsub = data.add_subparsers(dest="data_command", required=True)
+    b = dsub.add_parser("build", help="synthesize SynthSLU-7 (offline, espeak-ng)")
+    b.add_argument("--size", default="default", help="quick | default | large")
+    b.add_argument("--out", default=None, help="output folder (default data/synthslu7-SIZE-seedN)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    b.set_defaults(func=_cmd_data_build)
+
+    r = sub.add_parser("run", help="run a strategy on a stream")
+    r.add_argument("--stream", required=True)
+    r.add_argument("--strategy", required=True)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--profile", default="default", help="quick | default | paper")
+    r.add_argument("--device", default="cpu", help="cpu | cuda")
+    r.add_argument("--out", default=None, help="results root (default results/)")
+    r.add_argument("--corpus", default=None, help="corpus folder (default: the profile's)")
+    r.add_argument("--order", default=None, help="task order override, e.g. asr,er,ic")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("overrides", nargs="*", help="key=value training/strategy overrides")
+    r.set_defaults(func=_cmd_run)
+
+    ls = sub.add_parser("list", help="list streams, strategies or tasks")
+    ls.add_argument("what", choices=["streams", "strategies", "tasks"])
+    ls.set_defaults(func=_cmd_list)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

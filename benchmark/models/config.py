@@ -1,0 +1,57 @@
+"""Model sizes. One dataclass, one registry; `build_model(size)` picks from `MODEL_SIZES`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from benchmark.errors import UserError
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters of the conformer encoder / transformer decoder SLU model.
+
+    Frame rate: the front end takes 10 ms fbank frames and subsamples 4x, so the encoder runs at
+    25 frames per second.
+    """
+
+    n_mels: int = 80
+    d_model: int = 144
+    n_heads: int = 4
+    enc_layers: int = 6
+    enc_ffn: int = 576
+    conv_kernel: int = 15  # depthwise conv kernel, in encoder frames (15 = 0.6 s at 25 fps)
+    dec_layers: int = 2
+    dec_ffn: int = 576
+    subsample_channels: int = 144  # Conv2d channels of the 4x subsampling front end
+    dropout: float = 0.1
+    # SpecAugment (training only). Time masks are in input frames (10 ms); `time_mask_p` caps the
+    # masked fraction, so a 0.9-s command word is never wiped out.
+    freq_masks: int = 2
+    freq_mask_width: int = 15
+    time_masks: int = 2
+    time_mask_width: int = 20
+    time_mask_p: float = 0.2
+    max_positions: int = 4096  # sinusoidal tables grow on demand beyond this
+
+
+MODEL_SIZES: dict[str, ModelConfig] = {
+    # Unit tests: a train step on batch 8 takes a few tens of ms.
+    "tiny": ModelConfig(d_model=64, n_heads=4, enc_layers=2, enc_ffn=128, conv_kernel=7,
+                        dec_layers=1, dec_ffn=128, subsample_channels=32, dropout=0.0),
+    # The CPU default (2 cores).
+    "small": ModelConfig(),
+    # GPU.
+    "base": ModelConfig(d_model=256, n_heads=4, enc_layers=12, enc_ffn=1024, conv_kernel=31,
+                        dec_layers=6, dec_ffn=2048, subsample_channels=256),
+}
+
+
+def get_config(size: str, **overrides: object) -> ModelConfig:
+    """The config registered as `size`, with `overrides` (field=value) applied."""
+    if size not in MODEL_SIZES:
+        raise UserError(f"unknown model size '{size}'; valid sizes: {', '.join(MODEL_SIZES)}")
+    valid = {f.name for f in fields(ModelConfig)}
+    unknown = sorted(set(overrides) - valid)
+    if unknown:
+        raise UserError(f"unknown model option(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}")
+    return replace(MODEL_SIZES[size], **overrides)

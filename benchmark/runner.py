@@ -1,0 +1,253 @@
+"""`benchmark run`: train a strategy on a stream, evaluate every task after every experience.
+
+Outputs in the run folder (`results/<stream>/<strategy>/seed<N>/` by default):
+  config.json       the resolved run, training and strategy configuration
+  environment.json  package versions, device, git commit
+  metrics.json      all matrices R[i][j], continual-learning summaries, parameters, wall times
+  evals.jsonl       one line per (experience, task) evaluation, with every metric
+  model.pt          final state_dict (+ strategy state such as masks), torch.save of tensors only
+  run.log           the log
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmark.config import TrainConfig, apply_overrides, profile_config
+from benchmark.environment import environment
+from benchmark.errors import UserError
+from benchmark.io import atomic_torch_save, atomic_write_json, atomic_write_text
+from benchmark.streams import BuiltStream, build_stream, collate, get_stream
+from benchmark.tasks import SUBSETS, TASKS
+from benchmark.text import Tokenizer
+
+SCORE_DEFINITION = ("score = 100 * accuracy (classification), 100 * (1 - WER) (asr), "
+                    "100 * entity F1 (ner); higher is better for every column")
+
+
+@dataclass
+class RunRequest:
+    stream: str
+    strategy: str
+    seed: int = 0
+    profile: str = "default"
+    device: str = "cpu"
+    out: str | None = None
+    corpus: str | None = None
+    order: list[str] | None = None
+    overrides: list[str] = field(default_factory=list)
+    overwrite: bool = False
+    progress: bool = True
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def run_dir_for(req: RunRequest) -> Path:
+    root = Path(req.out) if req.out else Path("results") if req.profile == "default" \
+        else Path("results") / req.profile
+    return root / Path(req.stream).stem / req.strategy / f"seed{req.seed}"
+
+
+def primary_score(spec, metrics: dict) -> float:
+    """The higher-is-better percentage that fills the score matrix (see SCORE_DEFINITION)."""
+    if spec.kind == "classification":
+        return 100.0 * metrics["accuracy"]
+    if spec.kind == "transcription":
+        return 100.0 * (1.0 - metrics["wer"])
+    return 100.0 * metrics["entity_f1"]
+
+
+def evaluate_all(model, tokenizer, built: BuiltStream, parts, device: str,
+                 batch_size: int) -> dict[str, dict]:
+    """Metrics of every eval subset's test split, each seen through the strategy's view."""
+    from benchmark.evaluation.evaluate import evaluate_task
+
+    results = {}
+    for subset, ds in built.test_sets.items():
+        spec = TASKS[SUBSETS[subset]]
+        order = built.test_order[subset]  # sorted by length: less padding, faster decoding
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=batch_size, sampler=order, collate_fn=collate)
+        t0 = time.perf_counter()
+        with parts.eval_context(subset):
+            res = evaluate_task(model, tokenizer, spec, loader, device)
+        results[subset] = dict(res.metrics, eval_seconds=time.perf_counter() - t0)
+    return results
+
+
+def changed_parameters(before: dict[str, torch.Tensor], model) -> int:
+    """Number of parameter elements whose value differs from the snapshot (what an experience
+    actually updated; counted, not assumed from the strategy's intent)."""
+    return int(sum((p.detach() != before[n]).sum().item() for n, p in model.named_parameters()))
+
+
+def run(req: RunRequest, log=print) -> Path:
+    from benchmark.data import corpus_is_complete
+    from benchmark.data.build import build_corpus, default_corpus_dir
+    from benchmark.data.features import load_stats
+    from benchmark.evaluation.cl_metrics import cl_summary
+    from benchmark.models import SLUCriterion, build_model, count_parameters
+    from benchmark.training.template import NonFiniteLoss, ProgressBars, SLUTemplate
+    from strategies import StrategyContext, get_strategy
+
+    t_start = time.perf_counter()
+    train: TrainConfig = profile_config(req.profile)
+    info = get_strategy(req.strategy)
+    strat_cfg = info.config()
+    apply_overrides([strat_cfg, train], req.overrides)
+    stream = get_stream(req.stream, req.order)
+    if req.device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for but torch sees no CUDA device; use --device cpu")
+
+    run_dir = run_dir_for(req)
+    metrics_path = run_dir / "metrics.json"
+    if metrics_path.exists() and not req.overwrite:
+        raise UserError(f"{run_dir} already holds a run; pass --overwrite to replace it")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / ".write_test").touch()
+        (run_dir / ".write_test").unlink()
+    except OSError:
+        raise UserError(f"cannot write to {run_dir}; choose another --out") from None
+    log_lines: list[str] = []
+
+    def say(msg: str) -> None:
+        log_lines.append(msg)
+        log(msg)
+
+    torch.set_num_threads(train.threads)
+    seed_everything(req.seed)
+    corpus = Path(req.corpus) if req.corpus else default_corpus_dir(train.corpus_size, 0)
+    if not corpus_is_complete(corpus):
+        if req.corpus:
+            raise UserError(f"no complete corpus at {corpus}; build it with "
+                            f"`benchmark data build --size {train.corpus_size} --out {corpus}`")
+        say(f"corpus {corpus} missing: building it (benchmark data build --size "
+            f"{train.corpus_size})")
+        build_corpus(train.corpus_size, out=corpus, seed=0, log=say)
+
+    tokenizer = Tokenizer()
+    built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None)
+    seed_everything(req.seed)
+    model = build_model(train.model_size, len(tokenizer), cmvn=load_stats(corpus)).to(req.device)
+    criterion = SLUCriterion(model, tokenizer, ctc_weight=train.ctc_weight)
+    ctx = StrategyContext(model, tokenizer, stream, train, req.device, say)
+    parts = info.build(strat_cfg, ctx)
+    template = SLUTemplate(
+        model, criterion, lr=train.lr, weight_decay=train.weight_decay,
+        warmup_steps=train.warmup_steps, grad_clip=train.grad_clip,
+        train_mb_size=train.batch_size, train_epochs=train.epochs, device=req.device,
+        eval_mb_size=train.eval_batch_size,
+        plugins=parts.plugins + [ProgressBars(len(stream.experiences), req.progress)])
+
+    config = {"run": dataclasses.asdict(req), "train": dataclasses.asdict(train),
+              "strategy": dataclasses.asdict(strat_cfg), "corpus": str(corpus),
+              "stream_experiences": [list(e) for e in stream.experiences]}
+    atomic_write_json(run_dir / "config.json", config)
+    atomic_write_json(run_dir / "environment.json", environment(req.device))
+    (run_dir / "evals.jsonl").unlink(missing_ok=True)
+
+    subsets = stream.eval_subsets
+    params = count_parameters(model)
+    say(f"run {req.stream}/{req.strategy}/seed{req.seed} profile={req.profile}: "
+        f"{len(stream.experiences)} experiences, train sizes {built.train_sizes}, "
+        f"model {train.model_size} {params['total']:,} params")
+
+    state = {"per_task": {s: {} for s in subsets}, "score_rows": [], "train_seconds": [],
+             "eval_seconds": [], "updated_params": [], "extra_state": [], "params_used": []}
+    baseline = evaluate_all(model, tokenizer, built, parts, req.device, train.eval_batch_size)
+    baseline_scores = [primary_score(TASKS[SUBSETS[s]], baseline[s]) for s in subsets]
+
+    def write_metrics(complete: bool, reason: str | None = None) -> None:
+        R = state["score_rows"]
+        summary = cl_summary(np.array(R), higher_is_better=True,
+                             train_exp_of_task=stream.trained_at(),
+                             baseline=np.array(baseline_scores)) if R else None
+        atomic_write_json(metrics_path, {
+            "complete": complete, "incomplete_reason": reason,
+            "stream": req.stream, "strategy": req.strategy, "seed": req.seed,
+            "profile": req.profile, "experiences": [list(e) for e in stream.experiences],
+            "eval_subsets": subsets, "trained_at": stream.trained_at(),
+            "score": {"definition": SCORE_DEFINITION, "R": R, "baseline": baseline_scores,
+                      "summary": summary},
+            "per_task": state["per_task"],
+            "baseline_metrics": baseline,
+            "params": {"total": params["total"], "by_module": params,
+                       "updated_per_experience": state["updated_params"],
+                       "used_per_task": state["params_used"],
+                       "extra_state": state["extra_state"]},
+            "wall_seconds": {"train": state["train_seconds"], "eval": state["eval_seconds"],
+                             "total": time.perf_counter() - t_start},
+        })
+
+    reason = None
+    try:
+        for i, exp in enumerate(built.benchmark.train_stream):
+            before = {n: p.detach().clone() for n, p in model.named_parameters()}
+            t0 = time.perf_counter()
+            template.train(exp, eval_streams=[])
+            state["train_seconds"].append(time.perf_counter() - t0)
+            state["updated_params"].append(changed_parameters(before, model))
+            t0 = time.perf_counter()
+            res = evaluate_all(model, tokenizer, built, parts, req.device, train.eval_batch_size)
+            state["eval_seconds"].append(time.perf_counter() - t0)
+            row = []
+            with open(run_dir / "evals.jsonl", "a") as f:
+                for s in subsets:
+                    for k, v in res[s].items():
+                        state["per_task"][s].setdefault(k, []).append(v)
+                    row.append(primary_score(TASKS[SUBSETS[s]], res[s]))
+                    f.write(json.dumps({"experience": i, "trained": list(stream.experiences[i]),
+                                        "subset": s, **res[s]}, sort_keys=True) + "\n")
+            state["score_rows"].append(row)
+            state["extra_state"].append(parts.extra_state())
+            state["params_used"].append(
+                {s: parts.params_used(s) or params["total"] for s in subsets})
+            say(f"exp {i + 1}/{len(stream.experiences)} {'+'.join(stream.experiences[i])}: "
+                f"train {state['train_seconds'][-1]:.1f}s eval {state['eval_seconds'][-1]:.1f}s "
+                + " ".join(f"{s}={v:.1f}" for s, v in zip(subsets, row)))
+            write_metrics(complete=False, reason="running")
+    except NonFiniteLoss as exc:
+        reason = f"stopped: {exc}"
+    except KeyboardInterrupt:
+        reason = "interrupted by the user"
+    write_metrics(complete=reason is None, reason=reason)
+    atomic_torch_save(run_dir / "model.pt", {"model": model.state_dict(),
+                                             "strategy": parts.state_dict()})
+    atomic_write_text(run_dir / "run.log", "\n".join(log_lines) + "\n")
+    if reason:
+        say(f"run incomplete ({reason}); partial results in {run_dir}")
+        if reason.startswith("interrupted"):
+            raise KeyboardInterrupt
+        raise UserError(f"run stopped early ({reason}); partial results kept in {metrics_path}")
+    say(summary_table(metrics_path))
+    atomic_write_text(run_dir / "run.log", "\n".join(log_lines) + "\n")
+    return run_dir
+
+
+def summary_table(metrics_path: Path) -> str:
+    """The score matrix and the CL summary as text (pandas)."""
+    import pandas as pd
+
+    m = json.loads(Path(metrics_path).read_text())
+    rows = ["after " + "+".join(e) for e in m["experiences"]]
+    df = pd.DataFrame(m["score"]["R"], index=rows[: len(m["score"]["R"])],
+                      columns=m["eval_subsets"]).round(1)
+    s = m["score"]["summary"] or {}
+    lines = [f"score matrix R[i][j] ({m['score']['definition']})", df.to_string(), ""]
+    for key in ("acc", "bwt", "fwt", "forgetting"):
+        if s.get(key) is not None:
+            lines.append(f"{key.upper():>10}: {s[key]:.2f}")
+    lines.append(f"wall time: {m['wall_seconds']['total']:.1f} s")
+    return "\n".join(lines)

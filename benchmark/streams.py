@@ -1,0 +1,184 @@
+"""Experience streams built from the corpus manifests and cached features (Avalanche).
+
+A stream is a list of experiences; each experience trains on the train split of one or more
+*subsets* (see `benchmark.tasks.SUBSETS`). After every experience the runner evaluates the test
+split of every subset in the stream, seen or not, which fills the matrix R[i][j].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
+from avalanche.benchmarks.scenarios.task_aware import with_task_labels
+from avalanche.benchmarks.utils import AvalancheDataset
+from avalanche.benchmarks.utils.data_attribute import DataAttribute, TaskLabels
+from torch.utils.data import Dataset
+
+from benchmark.errors import UserError
+from benchmark.tasks import SUBSETS, TASKS
+from benchmark.text import Tokenizer
+
+SEVEN = ("er", "ic", "asr", "scr", "ner", "lid", "acc")
+
+# stream name -> experiences; each experience is a tuple of subsets trained together.
+STREAMS: dict[str, list[tuple[str, ...]]] = {
+    "three_task": [("er",), ("ic",), ("asr",)],
+    "seven_task": [(t,) for t in SEVEN],
+    # The paper's experiment: a jointly trained multi-task base, then new data for ASR, then IC.
+    "adaptation": [("er", "ic", "asr"), ("asr_new",), ("ic_new",)],
+    "adaptation_seven": [SEVEN, ("asr_new",), ("ic_new",)],
+}
+STREAM_DESCRIPTIONS = {
+    "three_task": "er -> ic -> asr, one task per experience",
+    "seven_task": "er -> ic -> asr -> scr -> ner -> lid -> acc, one task per experience",
+    "adaptation": "joint er+ic+asr base, then asr_new, then ic_new (arXiv 2406.12317)",
+    "adaptation_seven": "joint seven-task base, then asr_new, then ic_new",
+}
+
+
+@dataclass
+class StreamSpec:
+    name: str
+    experiences: list[tuple[str, ...]]
+
+    @property
+    def eval_subsets(self) -> list[str]:
+        """Columns of R: every subset in the stream, in first-appearance order."""
+        seen: list[str] = []
+        for exp in self.experiences:
+            seen += [s for s in exp if s not in seen]
+        return seen
+
+    def trained_at(self) -> list[int]:
+        """For each eval subset, the experience index that (first) trains it."""
+        first = {}
+        for i, exp in enumerate(self.experiences):
+            for s in exp:
+                first.setdefault(s, i)
+        return [first[s] for s in self.eval_subsets]
+
+
+def get_stream(name: str, order: list[str] | None = None) -> StreamSpec:
+    if name not in STREAMS:
+        raise UserError(f"unknown stream '{name}'; valid streams: {', '.join(STREAMS)}")
+    exps = list(STREAMS[name])
+    if order:
+        bad = [s for s in order if s not in SUBSETS]
+        if bad:
+            raise UserError(f"unknown task '{bad[0]}' in order; valid tasks: {', '.join(SUBSETS)}")
+        if any(len(e) != 1 for e in exps):
+            raise UserError(f"stream '{name}' has joint experiences; its order can't be changed")
+        if sorted(order) != sorted(e[0] for e in exps):
+            have = ",".join(e[0] for e in exps)
+            raise UserError(f"order must be a permutation of the stream's tasks: {have}")
+        exps = [(s,) for s in order]
+    return StreamSpec(name, exps)
+
+
+class FeatureDataset(Dataset):
+    """Utterances of one subset/split: (fbank (T, 80) float32, target token ids).
+
+    Features stay in one contiguous fp16 tensor (loaded once); items are slices of it.
+    """
+
+    def __init__(self, feats: torch.Tensor, offsets: torch.Tensor, targets: list[torch.Tensor]):
+        self.feats, self.offsets, self.targets = feats, offsets, targets
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, i: int):
+        return self.feats[self.offsets[i]:self.offsets[i + 1]].float(), self.targets[i]
+
+    def num_frames(self, i: int) -> int:
+        return int(self.offsets[i + 1] - self.offsets[i])
+
+
+def collate(batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad a list of (fbank, target, task) into the batch contract `(x, y, t)`.
+
+    x: (B, T, 81) fbank plus a validity channel (1 = real frame), so that Avalanche plugins that
+    call `model(x)` themselves get the padding information. y: (B, L) padded with 0 (= <pad>).
+    """
+    feats, targets, tasks = zip(*batch)
+    x = torch.zeros(len(feats), max(f.shape[0] for f in feats), 81)
+    y = torch.zeros(len(targets), max(len(t) for t in targets), dtype=torch.long)
+    for i, (f, t) in enumerate(zip(feats, targets)):
+        x[i, : f.shape[0], :80] = f
+        x[i, : f.shape[0], 80] = 1.0
+        y[i, : len(t)] = t
+    return x, y, torch.as_tensor(tasks, dtype=torch.long)
+
+
+def load_subset(root: Path, subset: str, split: str, tokenizer: Tokenizer) -> tuple[
+        FeatureDataset, list[dict]]:
+    """The cached features and manifest rows of one subset/split."""
+    from benchmark.data.features import load_features
+    from benchmark.data.manifest import read_manifest
+
+    spec = TASKS[SUBSETS[subset]]
+    manifest = root / "manifests" / subset / f"{split}.jsonl"
+    if not manifest.exists():
+        raise UserError(f"no manifest {manifest}; build the corpus with `benchmark data build`")
+    rows = read_manifest(manifest)
+    if not rows:
+        raise UserError(f"split '{split}' of '{subset}' is empty in {manifest}")
+    cache = load_features(root, subset, split)
+    if list(cache["ids"]) != [r["id"] for r in rows]:
+        raise UserError(f"features of {subset}/{split} don't match its manifest; rebuild the corpus")
+    targets = [torch.tensor(tokenizer.encode_target(spec, r), dtype=torch.long) for r in rows]
+    return FeatureDataset(cache["feats"], cache["offsets"], targets), rows
+
+
+def to_avalanche(ds: FeatureDataset, rows: list[dict], subset: str) -> AvalancheDataset:
+    spec = TASKS[SUBSETS[subset]]
+    # `targets` is the class index for classification tasks (used by class-balanced replay
+    # policies) and 0 for sequence tasks.
+    labels = [spec.labels.index(r["label"]) if spec.kind == "classification" else 0 for r in rows]
+    return AvalancheDataset(
+        [ds],
+        data_attributes=[DataAttribute(labels, "targets"), TaskLabels([spec.index] * len(ds))],
+        collate_fn=collate,
+    )
+
+
+@dataclass
+class BuiltStream:
+    spec: StreamSpec
+    benchmark: object  # avalanche CLScenario with train_stream/test_stream
+    test_sets: dict[str, AvalancheDataset]  # eval subset -> test dataset
+    test_order: dict[str, list[int]]  # eval subset -> indices sorted by length (for decoding)
+    train_sizes: list[int]
+
+
+def build_stream(root: Path, spec: StreamSpec, tokenizer: Tokenizer,
+                 max_train_per_subset: int | None = None) -> BuiltStream:
+    """Avalanche benchmark for `spec`: one train experience per stream entry, test per subset."""
+    train_exps, sizes = [], []
+    for exp in spec.experiences:
+        parts = []
+        for subset in exp:
+            ds, rows = load_subset(root, subset, "train", tokenizer)
+            av = to_avalanche(ds, rows, subset)
+            if max_train_per_subset and len(av) > max_train_per_subset:
+                av = av.subset(range(max_train_per_subset))
+            parts.append(av)
+        merged = _concat(parts)
+        train_exps.append(merged)
+        sizes.append(len(merged))
+    test_sets, test_order = {}, {}
+    for subset in spec.eval_subsets:
+        ds, rows = load_subset(root, subset, "test", tokenizer)
+        test_sets[subset] = to_avalanche(ds, rows, subset)
+        test_order[subset] = sorted(range(len(ds)), key=ds.num_frames)
+    bm = with_task_labels(benchmark_from_datasets(train=train_exps, test=list(test_sets.values())))
+    return BuiltStream(spec, bm, test_sets, test_order, sizes)
+
+
+def _concat(parts: list[AvalancheDataset]) -> AvalancheDataset:
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.concat(p)
+    return out

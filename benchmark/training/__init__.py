@@ -1,0 +1,1 @@
+"""Training: a thin Avalanche template for the task-prompted SLU model."""

@@ -1,0 +1,102 @@
+"""`SLUTemplate`: Avalanche's SupervisedTemplate, minimally adapted for sequence outputs.
+
+The training loop itself is Avalanche's (SGDUpdate.training_epoch), unchanged:
+
+    for mbatch in dataloader:                  # (x, y, t): padded fbank+validity, tokens, task
+        optimizer.zero_grad()
+        mb_output = model(x)                   # EncoderOutput (hidden, mask)
+        loss = criterion(mb_output, y)         # teacher-forced decoder CE (+ CTC on ASR rows)
+        loss.backward()                        # plugins: after_backward (e.g. mask gradients)
+        optimizer_step()                       # clip, AdamW step, LR schedule step
+
+What differs from the parent, and why:
+- `make_optimizer` builds a *fresh* AdamW + warm-up/cosine schedule per experience. Avalanche
+  keeps the optimizer state across experiences by default; stale Adam moments would move
+  weights that a strategy (subnet) means to keep fixed, and a per-experience schedule is what
+  fine-tuning recipes use.
+- `optimizer_step` clips the gradient norm and steps the scheduler.
+- `backward` stops the run on a NaN/inf loss (NonFiniteLoss) instead of corrupting the model.
+- The default Avalanche evaluator (accuracy on logits) is replaced by a silent one: evaluation
+  decodes text and is done by `benchmark.runner` after each experience.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from avalanche.core import SupervisedPlugin
+from avalanche.training.plugins import EvaluationPlugin
+from avalanche.training.templates import SupervisedTemplate
+from tqdm.auto import tqdm
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+class SLUTemplate(SupervisedTemplate):
+    def __init__(self, model, criterion, *, lr: float, weight_decay: float, warmup_steps: int,
+                 grad_clip: float, train_mb_size: int, train_epochs: int, device,
+                 plugins=None, eval_mb_size: int = 64):
+        self.lr, self.weight_decay = lr, weight_decay
+        self.warmup_steps, self.grad_clip = warmup_steps, grad_clip
+        self.scheduler = None
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        super().__init__(model=model, optimizer=optimizer, criterion=criterion,
+                         train_mb_size=train_mb_size, train_epochs=train_epochs,
+                         eval_mb_size=eval_mb_size, device=device, plugins=plugins,
+                         evaluator=EvaluationPlugin(loggers=[]), eval_every=-1)
+
+    def make_optimizer(self, **kwargs):
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        total = max(1, len(self.dataloader) * self.train_epochs) if self.dataloader else 1
+        warm = min(self.warmup_steps, max(1, total // 4))
+
+        def factor(step: int) -> float:  # linear warm-up, then cosine decay to 10 %
+            if step < warm:
+                return (step + 1) / warm
+            progress = min(1.0, (step - warm) / max(1, total - warm))
+            return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
+        # Avalanche's optimizer bookkeeping (used by its dynamic-model support).
+        self.optimized_param_id = {id(p): n for n, p in self.model.named_parameters()}
+
+    def backward(self):
+        if not torch.isfinite(self.loss):
+            raise NonFiniteLoss(f"loss became {self.loss.item()} in experience "
+                                f"{self.experience.current_experience}")
+        super().backward()
+
+    def optimizer_step(self):
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+
+
+class ProgressBars(SupervisedPlugin):
+    """tqdm bars for epochs and batches, with the running loss and ETA."""
+
+    def __init__(self, n_experiences: int, enabled: bool = True):
+        super().__init__()
+        self.n_experiences, self.enabled = n_experiences, enabled
+        self.bar = None
+        self.running = None
+
+    def before_training_epoch(self, strategy, **kw):
+        exp = strategy.experience.current_experience
+        desc = (f"exp {exp + 1}/{self.n_experiences} "
+                f"epoch {strategy.clock.train_exp_epochs + 1}/{strategy.train_epochs}")
+        self.bar = tqdm(total=len(strategy.dataloader), desc=desc, leave=False,
+                        disable=not self.enabled, dynamic_ncols=True)
+
+    def after_training_iteration(self, strategy, **kw):
+        loss = float(strategy.loss)
+        self.running = loss if self.running is None else 0.95 * self.running + 0.05 * loss
+        self.bar.set_postfix(loss=f"{self.running:.3f}", refresh=False)
+        self.bar.update(1)
+
+    def after_training_epoch(self, strategy, **kw):
+        self.bar.close()

@@ -96,6 +96,10 @@ def describe(cfg_cls) -> list[tuple[str, str, object, str]]:
     rows = []
     for f in dataclasses.fields(cfg_cls):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        tname = getattr(hints[f.name], "__name__", str(hints[f.name]))
+        typ = hints[f.name]
+        if typing.get_origin(typ) is typing.Literal:
+            tname = "|".join(map(str, typing.get_args(typ)))
+        else:
+            tname = getattr(typ, "__name__", str(typ))
         rows.append((f.name, tname, default, f.metadata.get("help", "")))
     return rows

@@ -142,10 +142,10 @@ def run(req: RunRequest, log=print) -> Path:
     seed_everything(req.seed)
     model = build_model(train.model_size, len(tokenizer), cmvn=load_stats(corpus)).to(req.device)
     criterion = SLUCriterion(model, tokenizer, ctc_weight=train.ctc_weight)
-    ctx = StrategyContext(model, tokenizer, stream, train, req.device, say)
+    ctx = StrategyContext(model, tokenizer, stream, train, req.device, say, req.seed, req.progress)
     parts = info.build(strat_cfg, ctx)
     template = SLUTemplate(
-        model, criterion, lr=train.lr, weight_decay=train.weight_decay,
+        model=model, criterion=criterion, lr=train.lr, weight_decay=train.weight_decay,
         warmup_steps=train.warmup_steps, grad_clip=train.grad_clip,
         train_mb_size=train.batch_size, train_epochs=train.epochs, device=req.device,
         eval_mb_size=train.eval_batch_size,
@@ -173,7 +173,8 @@ def run(req: RunRequest, log=print) -> Path:
         R = state["score_rows"]
         summary = cl_summary(np.array(R), higher_is_better=True,
                              train_exp_of_task=stream.trained_at(),
-                             baseline=np.array(baseline_scores)) if R else None
+                             baseline=np.array(baseline_scores)) \
+            if len(R) == len(stream.experiences) else None
         atomic_write_json(metrics_path, {
             "complete": complete, "incomplete_reason": reason,
             "stream": req.stream, "strategy": req.strategy, "seed": req.seed,

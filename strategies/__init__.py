@@ -31,6 +31,8 @@ class StrategyContext:
     train: Any  # benchmark.config.TrainConfig
     device: str
     log: Callable[[str], None] = print
+    seed: int = 0
+    progress: bool = True
 
 
 @dataclass

@@ -65,7 +65,7 @@ class TransformerDecoder(nn.Module):
         self-attention (teacher forcing). With `cache` (a list, one dict per layer, filled on the
         first call) earlier positions come from the cache and only the new tokens are computed.
         """
-        b, length = tokens.shape
+        length = tokens.size(1)
         x = self.embed(tokens) * self.scale + self.positions(length, start).to(memory.dtype)
         x = self.dropout(x)
         # Causal mask with an offset: query at position start+i sees keys 0..start+i.

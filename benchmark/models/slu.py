@@ -65,7 +65,9 @@ class SLUModel(nn.Module):
             feats = self.specaug(feats)
         h, out_lengths = self.subsample(feats, lengths)
         valid = lengths_to_mask(out_lengths, h.size(1))
-        h = h * self.enc_positions.scale_factor(h) if False else h  # placeholder, replaced below
+        # The torchaudio Conformer has no position information besides its convolutions; an
+        # absolute sinusoidal code (as in ESPnet's Conv2dSubsampling) is a cheap addition.
+        h = (h + self.enc_positions(h.size(1)).to(h.dtype)) * valid.unsqueeze(-1).to(h.dtype)
         return EncoderOutput(self.encoder(h, valid), valid)
 
     def decode_logits(self, enc: EncoderOutput, tokens: Tensor, token_valid: Tensor | None = None,
@@ -79,9 +81,9 @@ class SLUModel(nn.Module):
         return decoding.greedy_decode(self, enc, prompts, max_len, eos_id)
 
     def beam_search(self, enc: EncoderOutput, prompt: Tensor, beam: int = 4, max_len: int = 200,
-                    eos_id: int | None = None) -> list[int]:
+                    eos_id: int | None = None, length_penalty: float = 1.0) -> list[int]:
         """Beam search for one utterance; see `decoding.beam_search`."""
-        return decoding.beam_search(self, enc, prompt, beam, max_len, eos_id)
+        return decoding.beam_search(self, enc, prompt, beam, max_len, eos_id, length_penalty)
 
 
 def build_model(size: str, vocab_size: int, cmvn: tuple[Tensor, Tensor] | None = None,

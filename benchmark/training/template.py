@@ -22,6 +22,7 @@ What differs from the parent, and why:
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from avalanche.core import SupervisedPlugin
@@ -30,12 +31,17 @@ from avalanche.training.templates import SupervisedTemplate
 from tqdm.auto import tqdm
 
 
+with warnings.catch_warnings():  # "no loggers specified" is what we want here
+    warnings.simplefilter("ignore")
+    _SILENT_EVALUATOR = EvaluationPlugin(loggers=[])
+
+
 class NonFiniteLoss(RuntimeError):
     pass
 
 
 class SLUTemplate(SupervisedTemplate):
-    def __init__(self, model, criterion, *, lr: float, weight_decay: float, warmup_steps: int,
+    def __init__(self, *, model, criterion, lr: float, weight_decay: float, warmup_steps: int,
                  grad_clip: float, train_mb_size: int, train_epochs: int, device,
                  plugins=None, eval_mb_size: int = 64):
         self.lr, self.weight_decay = lr, weight_decay
@@ -45,7 +51,7 @@ class SLUTemplate(SupervisedTemplate):
         super().__init__(model=model, optimizer=optimizer, criterion=criterion,
                          train_mb_size=train_mb_size, train_epochs=train_epochs,
                          eval_mb_size=eval_mb_size, device=device, plugins=plugins,
-                         evaluator=EvaluationPlugin(loggers=[]), eval_every=-1)
+                         evaluator=_SILENT_EVALUATOR, eval_every=-1)
 
     def make_optimizer(self, **kwargs):
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -93,7 +99,7 @@ class ProgressBars(SupervisedPlugin):
                         disable=not self.enabled, dynamic_ncols=True)
 
     def after_training_iteration(self, strategy, **kw):
-        loss = float(strategy.loss)
+        loss = float(strategy.loss.detach())
         self.running = loss if self.running is None else 0.95 * self.running + 0.05 * loss
         self.bar.set_postfix(loss=f"{self.running:.3f}", refresh=False)
         self.bar.update(1)

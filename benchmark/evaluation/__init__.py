@@ -1,0 +1,1 @@
+"""Evaluation: per-task metrics of a model (`evaluate`) and continual-learning metrics."""

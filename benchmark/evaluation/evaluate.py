@@ -1,0 +1,140 @@
+"""Per-task evaluation: greedy-decode from the task prompt, decode text, compute metrics.
+
+Metric definitions (all fractions in 0..1):
+- classification: accuracy; uar = unweighted average recall = mean over the labels present in the
+  references of that label's recall (sklearn's balanced accuracy); macro_f1 over the task labels
+  that occur in references or predictions. An invalid prediction (not a label of the task) is
+  simply wrong: it counts against recall and is never a true positive.
+- transcription: corpus-level wer and cer = (S + D + I) / reference words (characters), jiwer's
+  alignment. Empty hypotheses count as deletions; empty references contribute insertions.
+- entities: micro precision / recall / F1 over (type, value) pairs, matched exactly as multisets per
+  utterance (entity_f1); the same over types only (type_f1). When there is nothing to find and
+  nothing was predicted, precision = recall = F1 = 1.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import jiwer
+import torch
+from sklearn.metrics import f1_score, recall_score
+from torch import nn
+
+from benchmark.tasks import TaskSpec
+from benchmark.text import Tokenizer
+
+PRIMARY_METRIC: dict[str, tuple[str, str]] = {
+    "classification": ("accuracy", "higher"),
+    "transcription": ("wer", "lower"),
+    "entities": ("entity_f1", "higher"),
+}
+
+# Most tokens generated per utterance (eos included). Fixed per task kind, never derived from the
+# batch, so a result does not depend on how the test set was batched.
+DEFAULT_MAX_LEN = {"classification": 3, "entities": 100, "transcription": 200}
+
+PROMPT_LEN = 2  # `<sot> <|task|>`
+
+
+def primary_metric(spec: TaskSpec) -> tuple[str, str]:
+    """(metric name, "higher" | "lower") used to rank and to compute CL metrics for `spec`."""
+    return PRIMARY_METRIC[spec.kind]
+
+
+@dataclass
+class TaskResult:
+    metrics: dict[str, float]
+    predictions: list = field(default_factory=list)
+    references: list = field(default_factory=list)
+
+
+def classification_metrics(refs: Sequence[str], preds: Sequence[str],
+                           labels: Sequence[str]) -> dict[str, float]:
+    """accuracy, uar, macro_f1 of predicted labels against reference labels (see module doc)."""
+    if not refs:
+        return {"accuracy": 0.0, "uar": 0.0, "macro_f1": 0.0}
+    accuracy = sum(r == p for r, p in zip(refs, preds, strict=True)) / len(refs)
+    in_refs = [lab for lab in labels if lab in set(refs)]
+    seen = [lab for lab in labels if lab in set(refs) | set(preds)]
+    uar = recall_score(refs, preds, labels=in_refs, average="macro", zero_division=0)
+    macro_f1 = f1_score(refs, preds, labels=seen, average="macro", zero_division=0)
+    return {"accuracy": float(accuracy), "uar": float(uar), "macro_f1": float(macro_f1)}
+
+
+def _error_rate(out: jiwer.WordOutput | jiwer.CharacterOutput) -> float:
+    errors = out.substitutions + out.deletions + out.insertions
+    n_ref = out.substitutions + out.deletions + out.hits
+    return errors / n_ref if n_ref else float(errors > 0)
+
+
+def asr_metrics(refs: Sequence[str], hyps: Sequence[str]) -> dict[str, float]:
+    """Corpus-level wer and cer (fractions). All-empty references give 0 (no errors) or 1."""
+    if not refs:
+        return {"wer": 0.0, "cer": 0.0}
+    refs, hyps = list(refs), list(hyps)
+    return {"wer": _error_rate(jiwer.process_words(refs, hyps)),
+            "cer": _error_rate(jiwer.process_characters(refs, hyps))}
+
+
+def _prf(tp: int, n_hyp: int, n_ref: int, prefix: str) -> dict[str, float]:
+    precision = tp / n_hyp if n_hyp else float(n_ref == 0)
+    recall = tp / n_ref if n_ref else float(n_hyp == 0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {f"{prefix}_precision": precision, f"{prefix}_recall": recall, f"{prefix}_f1": f1}
+
+
+def _pair(entity: dict) -> tuple[str, str]:
+    return entity["type"], entity["value"]
+
+
+def _type(entity: dict) -> str:
+    return entity["type"]
+
+
+def entity_metrics(refs: Sequence[list[dict]], hyps: Sequence[list[dict]]) -> dict[str, float]:
+    """entity_{precision,recall,f1} over exact (type, value) pairs and type_{...} over types."""
+    counts = {"entity": [0, 0, 0], "type": [0, 0, 0]}  # tp, n_hyp, n_ref
+    for ref, hyp in zip(refs, hyps, strict=True):
+        for kind, key in (("entity", _pair), ("type", _type)):
+            r, h = Counter(map(key, ref)), Counter(map(key, hyp))
+            c = counts[kind]
+            c[0] += sum((r & h).values())
+            c[1] += sum(h.values())
+            c[2] += sum(r.values())
+    return _prf(*counts["entity"], "entity") | _prf(*counts["type"], "type")
+
+
+def compute_metrics(spec: TaskSpec, refs: list, preds: list) -> dict[str, float]:
+    if spec.kind == "classification":
+        return classification_metrics(refs, preds, spec.labels)
+    if spec.kind == "transcription":
+        return asr_metrics(refs, preds)
+    return entity_metrics(refs, preds)
+
+
+def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
+                  batches: Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+                  device: torch.device | str, max_len: int | None = None) -> TaskResult:
+    """Greedy-decode every utterance of `spec` from its prompt and score it.
+
+    batches: (x, y, t) tuples of the batch contract; every row must belong to `spec` (the prompt
+    is taken from y[:, :2]). The model's train/eval mode is restored afterwards.
+    """
+    limit = DEFAULT_MAX_LEN[spec.kind] if max_len is None else max_len
+    was_training = model.training
+    model.eval()
+    preds: list = []
+    refs: list = []
+    try:
+        with torch.inference_mode():
+            for batch in batches:
+                x, y = batch[0].to(device), batch[1].to(device)
+                enc = model(x)
+                ids = model.greedy_decode(enc, y[:, :PROMPT_LEN], limit, eos_id=tokenizer.eos_id)
+                preds += [tokenizer.decode(spec, row) for row in ids]
+                refs += [tokenizer.decode(spec, row) for row in y[:, PROMPT_LEN:].tolist()]
+    finally:
+        model.train(was_training)
+    return TaskResult(compute_metrics(spec, refs, preds), preds, refs)

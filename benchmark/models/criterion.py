@@ -1,0 +1,88 @@
+"""Training loss: teacher-forced decoder cross-entropy + auxiliary CTC on ASR rows."""
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from benchmark.models.slu import EncoderOutput, SLUModel
+from benchmark.text import Tokenizer
+
+PROMPT_LEN = 2  # `<sot> <|task|>`
+
+
+class SLUCriterion(nn.Module):
+    """`criterion(model(x), y) -> scalar loss`, the signature Avalanche templates and plugins use.
+
+    y: (B, L) `<sot> <|task|> content <eos>` right-padded with pad_id; batches may mix tasks.
+    loss = CE + ctc_weight * CTC, where
+    - CE: label-smoothed cross-entropy of the decoder fed y[:, :-1] predicting y[:, 1:], over
+      content and eos tokens only (the task token is given, not predicted; pad ignored),
+      averaged over those tokens in the batch.
+    - CTC: over the encoder states of the rows whose task token is `<|asr|>`, character targets,
+      blank = pad_id. torch's "mean" reduction: each row's loss is divided by its target length,
+      then averaged over the ASR rows, so it is per character like CE. 0 when no row is ASR.
+
+    The model is held by reference, not registered as a submodule: criterion.parameters() stays
+    empty and deep-copying the criterion does not copy the model.
+    """
+
+    def __init__(self, model: SLUModel, tokenizer: Tokenizer, ctc_weight: float = 0.3,
+                 label_smoothing: float = 0.1) -> None:
+        super().__init__()
+        self._model = [model]
+        self.pad_id = tokenizer.pad_id
+        self.eos_id = tokenizer.eos_id
+        self.asr_id = tokenizer.ids["<|asr|>"]
+        self.ctc_weight = ctc_weight
+        self.label_smoothing = label_smoothing
+        self.last: dict[str, Tensor] = {}  # detached parts of the last loss, for logging
+
+    @property
+    def model(self) -> SLUModel:
+        return self._model[0]
+
+    def decoder_logits(self, enc: EncoderOutput, y: Tensor,
+                       model: SLUModel | None = None) -> Tensor:
+        """Teacher-forced logits (B, L-1, V): position i predicts y[:, i + 1].
+
+        `model` defaults to the trained model; pass e.g. a frozen copy for LwF distillation.
+        """
+        m = self.model if model is None else model
+        inputs = y[:, :-1]
+        return m.decode_logits(enc, inputs, token_valid=inputs != self.pad_id)
+
+    def loss_targets(self, y: Tensor) -> Tensor:
+        """y[:, 1:] with the task token and padding set to -100 (ignored by the CE)."""
+        targets = y[:, 1:].clone()
+        targets[:, : PROMPT_LEN - 1] = -100
+        targets[targets == self.pad_id] = -100
+        return targets
+
+    def ctc_loss(self, enc: EncoderOutput, y: Tensor, model: SLUModel | None = None) -> Tensor:
+        m = self.model if model is None else model
+        rows = y[:, 1] == self.asr_id
+        if not bool(rows.any()):
+            return enc.hidden.new_zeros(())
+        content = y[rows, PROMPT_LEN:]
+        keep = (content != self.pad_id) & (content != self.eos_id)
+        target_lengths = keep.sum(1)
+        targets = content[keep]  # concatenated 1-D targets: no padding conventions to get wrong
+        log_probs = m.ctc(enc.hidden[rows]).float().log_softmax(-1).transpose(0, 1)  # (T, B, V)
+        input_lengths = enc.mask[rows].sum(1)
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=self.pad_id,
+                          reduction="mean", zero_infinity=True)
+
+    def forward(self, enc: EncoderOutput, y: Tensor) -> Tensor:
+        logits = self.decoder_logits(enc, y)
+        ce = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(),
+                             self.loss_targets(y).reshape(-1), ignore_index=-100,
+                             label_smoothing=self.label_smoothing)
+        loss = ce
+        parts = {"ce": ce.detach()}
+        if self.ctc_weight > 0:
+            ctc = self.ctc_loss(enc, y)
+            loss = loss + self.ctc_weight * ctc
+            parts["ctc"] = ctc.detach()
+        self.last = parts
+        return loss
+

@@ -1,0 +1,216 @@
+"""Task-specific subnetworks (arXiv 2406.12317) as Avalanche plugins.
+
+How a task gets its mask, and how the shared weights are trained through it:
+1. Search (only for tasks without a mask), always on a COPY of the model so that finding a new
+   task's mask cannot damage earlier tasks:
+   - the copy is trained densely on the task's data (on the first experience, on the whole
+     experience: for the adaptation stream that is the joint multi-task base), then
+   - iterative magnitude pruning (`benchmark.masks.iterative_magnitude_pruning`) removes
+     `per_round` of the remaining weights per round, training `round_epochs` through the mask
+     between rounds, until `sparsity` is reached.
+   On the first experience the shared model adopts the dense-trained copy (there is nothing to
+   protect yet); later, only the mask is kept and the shared weights are left alone.
+2. Training: every batch holds one task (task-grouped batches); the task's view (W * mask) is
+   materialised, gradients outside the update mask are zeroed, and after each optimizer step the
+   weights outside the update mask are reset to their view values. Leaving a task's view merges
+   the trained subnetwork back, so weights outside it keep their values for the other tasks.
+   - update="subnet": the update mask is the task's mask (the paper).
+   - update="exclusive": only weights in no other task's mask are updated, so other tasks'
+     subnetworks are untouched by construction.
+3. Shared parameters no mask covers (norms, biases, embeddings) are trained in the first
+   experience only when `freeze_shared` (default; forced for update="exclusive"), so later
+   experiences cannot move them. With "exclusive" every earlier task's metric stays unchanged.
+4. Evaluation of a task runs through its own mask (`eval_context`).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import random
+import time
+
+import torch
+from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
+from avalanche.benchmarks.scenarios.task_aware import with_task_labels
+from avalanche.core import SupervisedPlugin
+
+from benchmark import masks as M
+from benchmark.tasks import SUBSETS, TASK_BY_INDEX, TASKS
+
+
+class TaskGroupedBatches(torch.utils.data.Sampler):
+    """Shuffled batches that each hold utterances of a single task (so one mask per step)."""
+
+    def __init__(self, task_labels: list[int], batch_size: int, seed: int):
+        self.batch_size, self.seed, self.epoch = batch_size, seed, 0
+        self.groups: dict[int, list[int]] = {}
+        for i, t in enumerate(task_labels):
+            self.groups.setdefault(int(t), []).append(i)
+
+    def __iter__(self):
+        rng = random.Random(self.seed * 1000 + self.epoch)
+        self.epoch += 1
+        batches = []
+        for idx in self.groups.values():
+            idx = idx[:]
+            rng.shuffle(idx)
+            batches += [idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+        rng.shuffle(batches)
+        return iter(batches)
+
+    def __len__(self) -> int:
+        return sum(-(-len(v) // self.batch_size) for v in self.groups.values())
+
+
+class MaskedTraining(SupervisedPlugin):
+    """Trains through per-task masks: materialise the batch's task view, mask gradients, keep
+    the view exact after each step, merge back when the task (or experience) changes."""
+
+    def __init__(self, masks: M.TaskMasks, update_masks: dict, frozen: list[str], seed: int = 0):
+        super().__init__()
+        self.masks, self.update_masks, self.frozen, self.seed = masks, update_masks, frozen, seed
+        self.current = None
+        self.dense = None
+
+    def switch(self, model, task: str | None) -> None:
+        if self.current is not None:
+            M.restore(model, self.dense, self.masks.get(self.current),
+                      self.update_masks[self.current])
+            self.current, self.dense = None, None
+        if task is not None:
+            self.dense = M.materialize(model, self.masks.get(task))
+            self.current = task
+
+    def before_training_exp(self, strategy, **kw):
+        ds = strategy.adapted_dataset
+        sampler = TaskGroupedBatches(list(ds.targets_task_labels), strategy.train_mb_size,
+                                     self.seed)
+        strategy.dataloader = torch.utils.data.DataLoader(ds, batch_sampler=sampler,
+                                                          collate_fn=ds.collate_fn)
+
+    def before_training_epoch(self, strategy, **kw):
+        if self.frozen:  # no running statistics may drift either (none in our model; be safe)
+            for m in strategy.model.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+
+    def before_training_iteration(self, strategy, **kw):
+        tasks = strategy.mb_task_id.unique()
+        assert len(tasks) == 1, "subnet training needs single-task batches"
+        task = TASK_BY_INDEX[int(tasks[0])].id
+        if task != self.current:
+            self.switch(strategy.model, task)
+
+    def after_backward(self, strategy, **kw):
+        M.mask_gradients(strategy.model, self.update_masks[self.current])
+        M.freeze_grads(strategy.model, self.frozen)
+
+    def after_update(self, strategy, **kw):
+        M.enforce_view(strategy.model, self.dense, self.masks.get(self.current),
+                       self.update_masks[self.current])
+
+    def after_training_exp(self, strategy, **kw):
+        self.switch(strategy.model, None)
+
+
+class SubnetStrategy(SupervisedPlugin):
+    """Finds masks for new tasks (on a copy), then sets up `MaskedTraining` for the experience."""
+
+    def __init__(self, cfg, ctx, make_template):
+        super().__init__()
+        self.cfg, self.ctx, self.make_template = cfg, ctx, make_template
+        self.masks = M.TaskMasks.for_model(ctx.model)
+        self.frozen_names = M.unmasked_parameter_names(ctx.model, self.masks.ones())
+        self.trained = False
+        self.search_log: dict[str, dict] = {}
+        self.trainer = MaskedTraining(self.masks, {}, [], seed=ctx.seed)
+
+    # -- search ---------------------------------------------------------------------------
+    def _experience(self, dataset):
+        return with_task_labels(benchmark_from_datasets(train=[dataset])).train_stream[0]
+
+    def _train_copy(self, model, dataset, epochs: int, mask=None, task=None) -> None:
+        plugins = []
+        if mask is not None:
+            masks = M.TaskMasks.for_model(model)
+            masks.set(task, mask)
+            plugins.append(MaskedTraining(masks, {task: mask}, [], seed=self.ctx.seed))
+        if epochs > 0:
+            self.make_template(model, epochs, plugins).train(self._experience(dataset),
+                                                             eval_streams=[])
+
+    def search(self, strategy, new_tasks: list[str]) -> None:
+        cfg, data = self.cfg, strategy.adapted_dataset
+        t0 = time.perf_counter()
+        base = copy.deepcopy(strategy.model)
+        self._train_copy(base, data, self.ctx.train.epochs)  # dense, on the whole experience
+        dense_s = time.perf_counter() - t0
+        if not self.trained:
+            strategy.model.load_state_dict(base.state_dict())
+        for task in new_tasks:
+            t1 = time.perf_counter()
+            labels = data.targets_task_labels
+            task_data = data.subset([i for i in range(len(data))
+                                     if int(labels[i]) == TASKS[task].index])
+            work = copy.deepcopy(base)
+            free = M.mask_not(self.masks.union()) if (cfg.search == "free" and self.masks.tasks) \
+                else None
+            rounds = {"n": 0}
+
+            def train_fn(model, mask):  # round 1 starts from weights already trained densely
+                rounds["n"] += 1
+                if rounds["n"] > 1:
+                    self._train_copy(model, task_data, cfg.round_epochs, mask, task)
+
+            mask, history = M.iterative_magnitude_pruning(
+                work, train_fn, cfg.sparsity, per_round=cfg.per_round, scope=cfg.scope,
+                rewind=cfg.rewind, candidates=free, finetune=False)
+            self.masks.set(task, mask)
+            n_rounds = len(history)
+            self.search_log[task] = {
+                "seconds": dense_s / len(new_tasks) + time.perf_counter() - t1,
+                "dense_epochs": self.ctx.train.epochs, "prune_rounds": n_rounds,
+                "round_epochs": cfg.round_epochs * max(0, n_rounds - 1),
+                "sparsity": self.masks.sparsity(task)}
+            self.ctx.log(f"subnet: mask for {task} at sparsity {self.masks.sparsity(task):.3f} "
+                         f"after {n_rounds} rounds ({self.search_log[task]['seconds']:.1f}s)")
+
+    # -- per experience ---------------------------------------------------------------------
+    def before_training_exp(self, strategy, **kw):
+        tasks = [TASK_BY_INDEX[int(i)].id for i in strategy.experience.task_labels]
+        new = [t for t in tasks if t not in self.masks]
+        if new:
+            self.search(strategy, new)
+        update = {}
+        for t in tasks:
+            update[t] = self.masks.owned_exclusively(t) if self.cfg.update == "exclusive" \
+                else self.masks.get(t)
+        self.trainer.update_masks = update
+        self.trainer.frozen = self.frozen_names if (self.trained and self.cfg.freeze_shared) else []
+        # MaskedTraining (the next plugin in the list) now builds the task-grouped loader.
+
+    def after_training_exp(self, strategy, **kw):
+        self.trained = True
+
+    # -- evaluation and accounting ------------------------------------------------------------
+    def eval_context(self, subset: str):
+        task = SUBSETS[subset]
+        if task not in self.masks:
+            return contextlib.nullcontext()
+        return M.task_view(self.ctx.model, self.masks.get(task))
+
+    def params_used(self, subset: str) -> int | None:
+        """Nonzero prunable weights in the task's mask + every parameter no mask covers."""
+        task = SUBSETS[subset]
+        if task not in self.masks:
+            return None
+        shared = sum(p.numel() for n, p in self.ctx.model.named_parameters()
+                     if n in set(self.frozen_names))
+        return self.masks.nonzero(task) + shared
+
+    def extra_state(self) -> dict:
+        tasks = self.masks.tasks
+        return {"masks": {"bits": sum(self.masks.storage_bits(t) for t in tasks),
+                          "tasks": len(tasks),
+                          "sparsity": {t: self.masks.sparsity(t) for t in tasks}},
+                "mask_search": dict(self.search_log)}

@@ -1,0 +1,52 @@
+"""subnet: task-specific subnetworks found by iterative magnitude pruning (arXiv 2406.12317).
+
+Each task gets a binary mask over the shared weights; a task is trained and evaluated through
+its own mask, so new data for one task only updates that task's subnetwork. The mechanics
+(search on a copy, masked training, evaluation views) are in benchmark/training/subnet.py.
+"""
+from dataclasses import dataclass, field
+from typing import Literal
+
+from benchmark.training.subnet import SubnetStrategy
+from benchmark.training.template import ProgressBars, SLUTemplate
+from strategies import StrategyContext, StrategyParts, register_strategy
+
+
+@dataclass
+class SubnetConfig:
+    sparsity: float = field(default=0.36, metadata={
+        "help": "target fraction of prunable weights removed per task (paper: 0.36, 0.67)"})
+    per_round: float = field(default=0.2, metadata={"help": "fraction pruned per IMP round"})
+    scope: Literal["global", "layer"] = field(default="global", metadata={
+        "help": "magnitude threshold across all layers or per layer"})
+    update: Literal["subnet", "exclusive"] = field(default="subnet", metadata={
+        "help": "update the task's whole mask (paper) or only weights no other task uses"})
+    search: Literal["copy", "free"] = field(default="copy", metadata={
+        "help": "search among all weights (on a copy) or only among weights no mask uses"})
+    round_epochs: int = field(default=1, metadata={"help": "epochs of masked training per round"})
+    rewind: bool = field(default=False, metadata={"help": "rewind weights after each prune"})
+    freeze_shared: bool = field(default=True, metadata={
+        "help": "train norms/biases/embeddings only in the first experience"})
+
+
+@register_strategy("subnet", "task-specific subnetworks by iterative magnitude pruning (paper)",
+                   SubnetConfig, needs_task_id_at_inference=True)
+def build(cfg: SubnetConfig, ctx: StrategyContext) -> StrategyParts:
+    if cfg.update == "exclusive" and not cfg.freeze_shared:
+        ctx.log("subnet: update=exclusive needs freeze_shared=True for zero interference; set")
+        cfg.freeze_shared = True
+    t = ctx.train
+
+    def make_template(model, epochs, plugins):  # trains the search copy with the same recipe
+        from benchmark.models import SLUCriterion
+
+        return SLUTemplate(model=model,
+                           criterion=SLUCriterion(model, ctx.tokenizer, ctc_weight=t.ctc_weight),
+                           lr=t.lr, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
+                           grad_clip=t.grad_clip, train_mb_size=t.batch_size, train_epochs=epochs,
+                           device=ctx.device, plugins=plugins + [ProgressBars(1, ctx.progress)])
+
+    sub = SubnetStrategy(cfg, ctx, make_template)
+    return StrategyParts(plugins=[sub, sub.trainer], eval_context=sub.eval_context,
+                         extra_state=sub.extra_state, params_used=sub.params_used,
+                         state_dict=sub.masks.state_dict)

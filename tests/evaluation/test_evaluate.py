@@ -1,0 +1,84 @@
+"""Metric functions on hand-computed examples, and evaluate_task end to end on a tiny model."""
+import pytest
+import torch
+
+from benchmark.evaluation.evaluate import (
+    asr_metrics,
+    classification_metrics,
+    entity_metrics,
+    evaluate_task,
+    primary_metric,
+)
+from benchmark.models import build_model
+from benchmark.tasks import TASKS
+from benchmark.text import Tokenizer
+
+
+def test_classification_metrics_by_hand():
+    refs = ["a", "a", "a", "b", "b", "c"]
+    preds = ["a", "a", "b", "b", "<invalid>", "c"]
+    m = classification_metrics(refs, preds, labels=("a", "b", "c", "d"))
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    # recalls: a 2/3, b 1/2, c 1; "d" never occurs in the references, so it is not averaged.
+    assert m["uar"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+    # F1: a p=1 r=2/3 -> 0.8; b p=1/2 r=1/2 -> 0.5; c 1.0; invalid is no class of its own.
+    assert m["macro_f1"] == pytest.approx((0.8 + 0.5 + 1.0) / 3)
+
+
+def test_wer_and_cer_by_hand():
+    refs = ["turn on the light", "stop", "go left"]
+    hyps = ["turn of the light now", "", "go left"]
+    m = asr_metrics(refs, hyps)
+    # words: 1 substitution (on->of) + 1 insertion (now) + 1 deletion (stop) over 4+1+2 = 7 words
+    assert m["wer"] == pytest.approx(3 / 7)
+    # chars: "on"->"of" 1 sub, " now" 4 ins, "stop" 4 del over 17+4+7 = 28 chars
+    assert m["cer"] == pytest.approx(9 / 28)
+    assert asr_metrics(["a b"], ["a b"]) == {"wer": 0.0, "cer": 0.0}
+
+
+def test_entity_metrics_by_hand():
+    refs = [
+        [{"type": "date", "value": "monday"}, {"type": "person", "value": "ann"}],
+        [],
+        [{"type": "time", "value": "five"}, {"type": "time", "value": "five"}],
+    ]
+    hyps = [
+        [{"type": "date", "value": "monday"}, {"type": "person", "value": "anne"}],
+        [{"type": "place", "value": "paris"}],
+        [{"type": "time", "value": "five"}],
+    ]
+    m = entity_metrics(refs, hyps)
+    # exact pairs: tp = 1 (monday) + 1 (one of the two "five"s, multiset) = 2; 4 predicted; 4 refs
+    assert m["entity_precision"] == pytest.approx(2 / 4)
+    assert m["entity_recall"] == pytest.approx(2 / 4)
+    assert m["entity_f1"] == pytest.approx(0.5)
+    # types only: tp = date + person + time = 3 of 4 predicted, 3 of 4 references
+    assert m["type_f1"] == pytest.approx(0.75)
+    assert entity_metrics([[]], [[]])["entity_f1"] == 1.0
+
+
+def test_primary_metric():
+    assert primary_metric(TASKS["asr"]) == ("wer", "lower")
+    assert primary_metric(TASKS["er"]) == ("accuracy", "higher")
+    assert primary_metric(TASKS["ner"]) == ("entity_f1", "higher")
+
+
+@pytest.mark.parametrize("task_id", ["er", "asr", "ner"])
+def test_evaluate_task_runs_and_restores_mode(task_id):
+    tok = Tokenizer()
+    torch.manual_seed(0)
+    model = build_model("tiny", len(tok))
+    spec = TASKS[task_id]
+    row = {"er": {"label": "sad"}, "asr": {"text": "go left"},
+           "ner": {"entities": [{"type": "date", "value": "monday"}]}}[task_id]
+    y = torch.tensor([tok.encode_target(spec, row)] * 2)
+    x = torch.randn(2, 60, 81)
+    x[..., 80] = 1.0
+    x[1, 40:] = 0.0
+    batches = [(x, y, torch.full((2,), spec.index))] * 2
+    result = evaluate_task(model, tok, spec, batches, "cpu", max_len=12)
+    assert model.training
+    assert len(result.predictions) == len(result.references) == 4
+    assert result.references[0] == tok.decode(spec, y[0, 2:].tolist())
+    name, _ = primary_metric(spec)
+    assert 0.0 <= result.metrics[name] or name == "wer"

@@ -1,0 +1,41 @@
+"""Synthetic batches of the batch contract for model tests (no corpus needed)."""
+from __future__ import annotations
+
+import torch
+
+from benchmark.tasks import TASKS
+from benchmark.text import Tokenizer
+
+N_MELS = 80
+
+
+def make_x(lengths: list[int], total: int | None = None, seed: int = 0) -> torch.Tensor:
+    """Random fbank-like frames (B, T, 81) with the validity channel; padding is zero."""
+    g = torch.Generator().manual_seed(seed)
+    total = total or max(lengths)
+    x = torch.zeros(len(lengths), total, N_MELS + 1)
+    for i, n in enumerate(lengths):
+        x[i, :n, :N_MELS] = torch.randn(n, N_MELS, generator=g) * 3 - 5
+        x[i, :n, N_MELS] = 1.0
+    return x
+
+
+# One example row per task kind, with the manifest fields `Tokenizer.encode_target` reads.
+EXAMPLES = [
+    ("asr", {"text": "turn on the light"}),
+    ("er", {"label": "sad"}),
+    ("ner", {"entities": [{"type": "date", "value": "monday"},
+                          {"type": "person", "value": "ann"}]}),
+    ("scr", {"label": "stop"}),
+    ("ic", {"label": "alarm_set"}),
+    ("asr", {"text": "go"}),
+    ("ner", {"entities": []}),
+    ("lid", {"label": "de"}),
+]
+
+
+def make_y(tokenizer: Tokenizer, examples: list[tuple[str, dict]]) -> torch.Tensor:
+    """(B, L) targets `<sot> <|task|> content <eos>`, right-padded with pad_id."""
+    rows = [tokenizer.encode_target(TASKS[t], row) for t, row in examples]
+    width = max(map(len, rows))
+    return torch.tensor([r + [tokenizer.pad_id] * (width - len(r)) for r in rows])

@@ -22,8 +22,9 @@ class SLUCriterion(nn.Module):
       blank = pad_id. torch's "mean" reduction: each row's loss is divided by its target length,
       then averaged over the ASR rows, so it is per character like CE. 0 when no row is ASR.
 
-    The model is held by reference, not registered as a submodule: criterion.parameters() stays
-    empty and deep-copying the criterion does not copy the model.
+    The model is held by reference, not registered as a submodule, so criterion.parameters()
+    and state_dict() stay empty: optimisers and checkpoints see the weights once. If a strategy
+    swaps in another model object, call `criterion.set_model(new_model)`.
     """
 
     def __init__(self, model: SLUModel, tokenizer: Tokenizer, ctc_weight: float = 0.3,
@@ -40,6 +41,11 @@ class SLUCriterion(nn.Module):
     @property
     def model(self) -> SLUModel:
         return self._model[0]
+
+    def set_model(self, model: SLUModel) -> None:
+        """Point the criterion at another model object (a property setter cannot do this:
+        nn.Module.__setattr__ would register the module as a submodule instead)."""
+        self._model = [model]
 
     def decoder_logits(self, enc: EncoderOutput, y: Tensor,
                        model: SLUModel | None = None) -> Tensor:

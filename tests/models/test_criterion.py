@@ -50,3 +50,13 @@ def test_decoder_logits_with_another_model(tiny, tokenizer):
     y = make_y(tokenizer, EXAMPLES[:2])
     enc = tiny(make_x([80, 80]))
     assert crit.decoder_logits(enc, y, model=old).shape == (2, y.size(1) - 1, len(tokenizer))
+
+
+def test_criterion_holds_no_weights_and_can_be_repointed(tiny, tokenizer):
+    import copy
+
+    crit = SLUCriterion(tiny, tokenizer)
+    assert len(crit.state_dict()) == 0
+    other = copy.deepcopy(tiny)
+    crit.set_model(other)
+    assert crit.model is other

@@ -1,0 +1,69 @@
+"""Every registered strategy runs three_task end to end on the quick profile (timm style):
+a strategy added later is tested here without new test code."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.runner import RunRequest, run
+from strategies import list_strategies
+
+FAST = ["epochs=1", "max_train_per_subset=48"]
+
+
+def _run(corpus, out, strategy, overrides=(), stream="three_task", seed=0):
+    req = RunRequest(stream=stream, strategy=strategy, seed=seed, profile="quick",
+                     out=str(out), corpus=str(corpus), overrides=FAST + list(overrides),
+                     progress=False)
+    return run(req, log=lambda *a: None)
+
+
+@pytest.mark.parametrize("strategy", list_strategies())
+def test_strategy_runs_three_task(strategy, quick_corpus, tmp_path):
+    run_dir = _run(quick_corpus, tmp_path, strategy)
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["complete"] is True and m["incomplete_reason"] is None
+    R = np.array(m["score"]["R"])
+    assert R.shape == (3, 3) and np.isfinite(R).all()
+    assert m["eval_subsets"] == ["er", "ic", "asr"]
+    for subset, metric in [("er", "accuracy"), ("ic", "uar"), ("asr", "wer")]:
+        assert len(m["per_task"][subset][metric]) == 3
+    s = m["score"]["summary"]
+    assert {"acc", "bwt", "forgetting"} <= set(s)
+    assert len(m["params"]["updated_per_experience"]) == 3
+    assert all(0 < u <= m["params"]["total"] for u in m["params"]["updated_per_experience"])
+    evals = (run_dir / "evals.jsonl").read_text().splitlines()
+    assert len(evals) == 9
+    state = torch.load(run_dir / "model.pt", weights_only=True)
+    assert "model" in state
+    for name in ("config.json", "environment.json", "run.log"):
+        assert (run_dir / name).exists()
+
+
+def test_exclusive_subnet_has_zero_interference(quick_corpus, tmp_path):
+    run_dir = _run(quick_corpus, tmp_path, "subnet", ["update=exclusive"])
+    m = json.loads((run_dir / "metrics.json").read_text())
+    er = m["per_task"]["er"]
+    # er's metric after experiences 1 and 2 equals its value right after it was trained
+    assert er["accuracy"][0] == er["accuracy"][1] == er["accuracy"][2]
+    assert er["macro_f1"][0] == er["macro_f1"][2]
+    ic = m["per_task"]["ic"]
+    assert ic["accuracy"][1] == ic["accuracy"][2]
+    masks = m["params"]["extra_state"][-1]["masks"]
+    assert masks["tasks"] == 3
+    assert all(abs(s - 0.36) < 1e-3 for s in masks["sparsity"].values())
+
+
+def test_naive_run_is_deterministic(quick_corpus, tmp_path):
+    a = json.loads((_run(quick_corpus, tmp_path / "a", "naive") / "metrics.json").read_text())
+    b = json.loads((_run(quick_corpus, tmp_path / "b", "naive") / "metrics.json").read_text())
+    for m in (a, b):
+        m.pop("wall_seconds")
+        for task in m["per_task"].values():
+            task.pop("eval_seconds")
+        for res in m["baseline_metrics"].values():
+            res.pop("eval_seconds")
+    assert a == b

@@ -15,10 +15,10 @@ PACKAGES = ("torch", "torchaudio", "avalanche-lib", "numpy", "scikit-learn", "pa
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5)
+                             cwd=Path(__file__).parent, timeout=5, check=False)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, cwd=Path(__file__).parent,
-                               timeout=5).stdout.strip()
+                               timeout=5, check=False).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else None
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -92,9 +92,23 @@ def changed_parameters(before: dict[str, torch.Tensor], model) -> int:
     return int(sum((p.detach() != before[n]).sum().item() for n, p in model.named_parameters()))
 
 
-def run(req: RunRequest, log=print) -> Path:
+def ensure_corpus(corpus_arg: str | None, size: str, say) -> Path:
+    """The corpus folder: `corpus_arg` (must be complete) or the profile's default, built if
+    missing (an interrupted build resumes)."""
     from benchmark.data import corpus_is_complete
     from benchmark.data.build import build_corpus, default_corpus_dir
+
+    corpus = Path(corpus_arg) if corpus_arg else default_corpus_dir(size, 0)
+    if not corpus_is_complete(corpus):
+        if corpus_arg:
+            raise UserError(f"no complete corpus at {corpus}; build it with "
+                            f"`benchmark data build --size {size} --out {corpus}`")
+        say(f"corpus {corpus} missing: building it (benchmark data build --size {size})")
+        build_corpus(size, out=corpus, seed=0, log=say)
+    return corpus
+
+
+def run(req: RunRequest, log=print) -> Path:
     from benchmark.data.features import load_stats
     from benchmark.evaluation.cl_metrics import cl_summary
     from benchmark.models import SLUCriterion, build_model, count_parameters
@@ -128,14 +142,7 @@ def run(req: RunRequest, log=print) -> Path:
 
     torch.set_num_threads(train.threads)
     seed_everything(req.seed)
-    corpus = Path(req.corpus) if req.corpus else default_corpus_dir(train.corpus_size, 0)
-    if not corpus_is_complete(corpus):
-        if req.corpus:
-            raise UserError(f"no complete corpus at {corpus}; build it with "
-                            f"`benchmark data build --size {train.corpus_size} --out {corpus}`")
-        say(f"corpus {corpus} missing: building it (benchmark data build --size "
-            f"{train.corpus_size})")
-        build_corpus(train.corpus_size, out=corpus, seed=0, log=say)
+    corpus = ensure_corpus(req.corpus, train.corpus_size, say)
 
     tokenizer = Tokenizer()
     built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None)

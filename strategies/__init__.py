@@ -12,9 +12,10 @@ import contextlib
 import importlib
 import pkgutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any
 
 from benchmark.errors import UserError
 
@@ -93,7 +94,7 @@ def _load_all() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             ep.load()
-        except Exception as exc:  # a broken plugin package must not break the suite
+        except Exception as exc:  # noqa: BLE001 -- a broken plugin package must not break the suite
             warnings.warn(f"could not load strategy entry point '{ep.name}': {exc}", stacklevel=2)
 
 

@@ -22,13 +22,17 @@ class ModelConfig:
     conv_kernel: int = 15  # depthwise conv kernel, in encoder frames (15 = 0.6 s at 25 fps)
     dec_layers: int = 2
     dec_ffn: int = 576
-    # Conv2d channels of the 4x subsampling front end. ESPnet uses d_model; on 2 CPU threads that
-    # made the front end cost more than 6 conformer layers (batch 16 x 3 s forward, 1 thread:
-    # 144 channels 285 ms, 64 88 ms, 32 11 ms), so the CPU sizes use 32.
+    # Conv2d channels of the 4x subsampling front end. ESPnet uses d_model; on our 2-core CPU that
+    # made the front end cost more than 6 conformer layers (front-end forward, batch 16 x 3 s,
+    # 1 thread: 144 channels 285 ms, 64 88 ms, 32 11 ms), so the CPU sizes use 32.
     subsample_channels: int = 32
+    # Dropout on each residual branch. Dropout inside the FFN (4x wider) and on attention
+    # probabilities is left out by default: on CPU drawing those masks took ~17% of a train step.
     dropout: float = 0.1
-    # SpecAugment (training only). Time masks are in input frames (10 ms); `time_mask_p` caps the
-    # masked fraction, so a 0.9-s command word is never wiped out.
+    attn_dropout: float = 0.0
+    # SpecAugment (training only). Time masks are in input frames (10 ms): at most 2 x 0.2 s,
+    # and `time_mask_p` caps each at that fraction of the (padded) batch length, so short
+    # command words keep most of their frames.
     freq_masks: int = 2
     freq_mask_width: int = 15
     time_masks: int = 2
@@ -45,7 +49,7 @@ MODEL_SIZES: dict[str, ModelConfig] = {
     "small": ModelConfig(),
     # GPU.
     "base": ModelConfig(d_model=256, n_heads=4, enc_layers=12, enc_ffn=1280, conv_kernel=31,
-                        dec_layers=6, dec_ffn=2048, subsample_channels=256),
+                        dec_layers=6, dec_ffn=2048, subsample_channels=256, attn_dropout=0.1),
 }
 
 

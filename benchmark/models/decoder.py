@@ -18,14 +18,15 @@ DecoderCache = list[dict[str, dict[str, Tensor]]]
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, d_model: int, n_heads: int, d_ffn: int, dropout: float) -> None:
+    def __init__(self, d_model: int, n_heads: int, d_ffn: int, dropout: float,
+                 attn_dropout: float) -> None:
         super().__init__()
         self.self_norm = nn.LayerNorm(d_model)
-        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout)
+        self.self_attn = MultiHeadAttention(d_model, n_heads, attn_dropout)
         self.cross_norm = nn.LayerNorm(d_model)
-        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout)
+        self.cross_attn = MultiHeadAttention(d_model, n_heads, attn_dropout)
         self.ffn = nn.Sequential(
-            nn.LayerNorm(d_model), nn.Linear(d_model, d_ffn), nn.GELU(), nn.Dropout(dropout),
+            nn.LayerNorm(d_model), nn.Linear(d_model, d_ffn), nn.GELU(),
             nn.Linear(d_ffn, d_model),
         )
         self.dropout = nn.Dropout(dropout)
@@ -44,14 +45,14 @@ class DecoderLayer(nn.Module):
 
 class TransformerDecoder(nn.Module):
     def __init__(self, vocab_size: int, d_model: int, n_heads: int, d_ffn: int, n_layers: int,
-                 dropout: float, max_positions: int) -> None:
+                 dropout: float, max_positions: int, attn_dropout: float = 0.0) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, d_model)
         self.positions = SinusoidalPositions(d_model, max_positions)
         self.scale = math.sqrt(d_model)
         self.dropout = nn.Dropout(dropout)
         self.layers = nn.ModuleList(
-            [DecoderLayer(d_model, n_heads, d_ffn, dropout) for _ in range(n_layers)]
+            [DecoderLayer(d_model, n_heads, d_ffn, dropout, attn_dropout) for _ in range(n_layers)]
         )
         self.norm = nn.LayerNorm(d_model)
         self.proj = nn.Linear(d_model, vocab_size)

@@ -20,7 +20,7 @@ from benchmark.models.attention import MultiHeadAttention
 class FeedForward(nn.Sequential):
     def __init__(self, d_model: int, d_ffn: int, dropout: float) -> None:
         super().__init__(
-            nn.LayerNorm(d_model), nn.Linear(d_model, d_ffn), nn.SiLU(), nn.Dropout(dropout),
+            nn.LayerNorm(d_model), nn.Linear(d_model, d_ffn), nn.SiLU(),
             nn.Linear(d_ffn, d_model), nn.Dropout(dropout),
         )
 
@@ -46,11 +46,12 @@ class ConvModule(nn.Module):
 
 
 class ConformerLayer(nn.Module):
-    def __init__(self, d_model: int, n_heads: int, d_ffn: int, kernel: int, dropout: float) -> None:
+    def __init__(self, d_model: int, n_heads: int, d_ffn: int, kernel: int, dropout: float,
+                 attn_dropout: float) -> None:
         super().__init__()
         self.ffn1 = FeedForward(d_model, d_ffn, dropout)
         self.attn_norm = nn.LayerNorm(d_model)
-        self.attn = MultiHeadAttention(d_model, n_heads, dropout)
+        self.attn = MultiHeadAttention(d_model, n_heads, attn_dropout)
         self.attn_dropout = nn.Dropout(dropout)
         self.conv = ConvModule(d_model, kernel, dropout)
         self.ffn2 = FeedForward(d_model, d_ffn, dropout)
@@ -66,10 +67,11 @@ class ConformerLayer(nn.Module):
 
 class ConformerEncoder(nn.Module):
     def __init__(self, d_model: int, n_heads: int, d_ffn: int, n_layers: int, kernel: int,
-                 dropout: float) -> None:
+                 dropout: float, attn_dropout: float = 0.0) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            [ConformerLayer(d_model, n_heads, d_ffn, kernel, dropout) for _ in range(n_layers)]
+            [ConformerLayer(d_model, n_heads, d_ffn, kernel, dropout, attn_dropout)
+             for _ in range(n_layers)]
         )
 
     def forward(self, x: Tensor, valid: Tensor) -> Tensor:

@@ -126,7 +126,9 @@ class SubnetStrategy(SupervisedPlugin):
         self.trainer = MaskedTraining(self.masks, {}, [], seed=ctx.seed)
 
     # -- search ---------------------------------------------------------------------------
-    def _experience(self, dataset):
+    @staticmethod
+    def _experience(dataset):
+        """A one-experience Avalanche stream over `dataset` (to train a copy with a template)."""
         return with_task_labels(benchmark_from_datasets(train=[dataset])).train_stream[0]
 
     def _train_copy(self, model, dataset, epochs: int, mask=None, task=None) -> None:
@@ -138,6 +140,18 @@ class SubnetStrategy(SupervisedPlugin):
         if epochs > 0:
             self.make_template(model, epochs, plugins).train(self._experience(dataset),
                                                              eval_streams=[])
+
+    def _round_trainer(self, task_data, task):
+        """IMP's train_fn: round 1 starts from weights already trained densely, so it skips
+        training; later rounds train `round_epochs` through the current mask."""
+        rounds = {"n": 0}
+
+        def train_fn(model, mask):
+            rounds["n"] += 1
+            if rounds["n"] > 1:
+                self._train_copy(model, task_data, self.cfg.round_epochs, mask, task)
+
+        return train_fn
 
     def search(self, strategy, new_tasks: list[str]) -> None:
         cfg, data = self.cfg, strategy.adapted_dataset
@@ -155,12 +169,7 @@ class SubnetStrategy(SupervisedPlugin):
             work = copy.deepcopy(base)
             free = M.mask_not(self.masks.union()) if (cfg.search == "free" and self.masks.tasks) \
                 else None
-            rounds = {"n": 0}
-
-            def train_fn(model, mask):  # round 1 starts from weights already trained densely
-                rounds["n"] += 1
-                if rounds["n"] > 1:
-                    self._train_copy(model, task_data, cfg.round_epochs, mask, task)
+            train_fn = self._round_trainer(task_data, task)
 
             mask, history = M.iterative_magnitude_pruning(
                 work, train_fn, cfg.sparsity, per_round=cfg.per_round, scope=cfg.scope,

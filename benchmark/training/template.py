@@ -30,7 +30,6 @@ from avalanche.training.plugins import EvaluationPlugin
 from avalanche.training.templates import SupervisedTemplate
 from tqdm.auto import tqdm
 
-
 with warnings.catch_warnings():  # "no loggers specified" is what we want here
     warnings.simplefilter("ignore")
     _SILENT_EVALUATOR = EvaluationPlugin(loggers=[])

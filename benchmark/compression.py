@@ -1,0 +1,136 @@
+"""`benchmark compress`: the paper's first result -- task subnetworks vs the unpruned model.
+
+1. Train the multi-task base densely on experience 0 of the stream (for `adaptation`: er + ic +
+   asr jointly), exactly as the `subnet` strategy's first experience does.
+2. For each task of that experience, run iterative magnitude pruning on a copy of the base
+   (global threshold, `per_round` of the remaining weights per round), training `round_epochs`
+   through the mask after each prune, and evaluate the task's test split through its mask after
+   every round. With per_round=0.2 and target 0.67 the rounds visit sparsity 0, 0.2, 0.36,
+   0.488, 0.590, 0.67: the paper's two operating points and a sweep in one chain.
+Writes `compression.json` ({task: {sparsity, metric, metric_name, unpruned, seconds, ...}}).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from benchmark import masks as M
+from benchmark.config import apply_overrides, profile_config
+from benchmark.errors import UserError
+from benchmark.io import atomic_write_json
+from benchmark.runner import ensure_corpus, seed_everything
+from benchmark.streams import build_stream, collate, get_stream
+from benchmark.tasks import SUBSETS, TASKS
+from benchmark.text import Tokenizer
+
+
+@dataclass
+class CompressionRequest:
+    stream: str = "adaptation"
+    target: float = 0.67
+    per_round: float = 0.2
+    round_epochs: int = 1
+    seed: int = 0
+    profile: str = "default"
+    device: str = "cpu"
+    out: str | None = None
+    corpus: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    progress: bool = True
+
+
+def run_compression(req: CompressionRequest, log=print) -> Path:
+    from benchmark.data.features import load_stats
+    from benchmark.evaluation.evaluate import evaluate_task, primary_metric
+    from benchmark.models import SLUCriterion, build_model
+    from benchmark.training.template import ProgressBars, SLUTemplate
+
+    t_start = time.perf_counter()
+    train = profile_config(req.profile)
+    apply_overrides([train], req.overrides)
+    if not 0.0 < req.target < 1.0:
+        raise UserError(f"target sparsity must be in (0, 1), got {req.target}")
+    stream = get_stream(req.stream)
+    out = Path(req.out) if req.out else Path("results") / (
+        "" if req.profile == "default" else req.profile) / "compression" / req.stream / \
+        f"seed{req.seed}"
+    torch.set_num_threads(train.threads)
+    corpus = ensure_corpus(req.corpus, train.corpus_size, log)
+    tokenizer = Tokenizer()
+    built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None)
+    seed_everything(req.seed)
+    model = build_model(train.model_size, len(tokenizer), cmvn=load_stats(corpus)).to(req.device)
+
+    def template(m, epochs, plugins=()):
+        return SLUTemplate(model=m, criterion=SLUCriterion(m, tokenizer, ctc_weight=train.ctc_weight),
+                           lr=train.lr, weight_decay=train.weight_decay,
+                           warmup_steps=train.warmup_steps, grad_clip=train.grad_clip,
+                           train_mb_size=train.batch_size, train_epochs=epochs, device=req.device,
+                           plugins=[*plugins, ProgressBars(1, req.progress)])
+
+    def evaluate(m, subset: str) -> dict:
+        spec = TASKS[SUBSETS[subset]]
+        loader = torch.utils.data.DataLoader(built.test_sets[subset],
+                                             batch_size=train.eval_batch_size,
+                                             sampler=built.test_order[subset], collate_fn=collate)
+        return evaluate_task(m, tokenizer, spec, loader, req.device).metrics
+
+    exp0 = built.benchmark.train_stream[0]
+    t0 = time.perf_counter()
+    template(model, train.epochs).train(exp0, eval_streams=[])
+    base_seconds = time.perf_counter() - t0
+    log(f"compress: multi-task base trained on {'+'.join(stream.experiences[0])} "
+        f"in {base_seconds:.1f}s")
+
+    from benchmark.training.subnet import MaskedTraining, SubnetStrategy
+
+    results = {}
+    for subset in stream.experiences[0]:
+        task = SUBSETS[subset]
+        name, direction = primary_metric(TASKS[task])
+        data = exp0.dataset
+        labels = data.targets_task_labels
+        task_data = data.subset([i for i in range(len(data))
+                                 if int(labels[i]) == TASKS[task].index])
+        work = copy.deepcopy(model)
+        curve = {"sparsity": [], "metric": [], "all_metrics": [], "seconds": []}
+        n_calls = {"n": 0}
+
+        def train_fn(m, mask, task=task, task_data=task_data, curve=curve, n_calls=n_calls,
+                     subset=subset):
+            t1 = time.perf_counter()
+            if n_calls["n"] > 0:  # the first call sees the already-trained base
+                masks = M.TaskMasks.for_model(m)
+                masks.set(task, mask)
+                exp = SubnetStrategy._experience(task_data)
+                template(m, req.round_epochs,
+                         [MaskedTraining(masks, {task: mask}, [], seed=req.seed)]).train(
+                    exp, eval_streams=[])
+            n_calls["n"] += 1
+            with M.task_view(m, mask):
+                metrics = evaluate(m, subset)
+            kept = M.mask_count(mask)
+            curve["sparsity"].append(1.0 - kept / M.mask_numel(mask))
+            curve["metric"].append(metrics[name])
+            curve["all_metrics"].append(metrics)
+            curve["seconds"].append(time.perf_counter() - t1)
+            log(f"compress: {subset} sparsity {curve['sparsity'][-1]:.3f} {name}="
+                f"{metrics[name]:.4f}")
+
+        _, history = M.iterative_magnitude_pruning(work, train_fn, req.target,
+                                                   per_round=req.per_round, finetune=True)
+        results[subset] = dict(curve, metric_name=name, direction=direction,
+                               unpruned=curve["metric"][0], history=history,
+                               round_epochs=req.round_epochs)
+    atomic_write_json(out / "compression.json", results)
+    atomic_write_json(out / "config.json", {"request": dataclasses.asdict(req),
+                                            "train": dataclasses.asdict(train),
+                                            "corpus": str(corpus),
+                                            "base_seconds": base_seconds,
+                                            "total_seconds": time.perf_counter() - t_start})
+    return out

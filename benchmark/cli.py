@@ -1,4 +1,4 @@
-"""Command line: `benchmark data build | run | list`.
+"""Command line: `benchmark data build | run | report | sweep | list`.
 
 Errors the user can fix print one line (`error: ...`) and exit 2; a traceback appears only
 with --debug.
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from pathlib import Path
 
 from benchmark.errors import UserError
 
@@ -26,7 +27,7 @@ def _cmd_run(args) -> None:
     run(RunRequest(stream=args.stream, strategy=args.strategy, seed=args.seed,
                    profile=args.profile, device=args.device, out=args.out, corpus=args.corpus,
                    order=order, overrides=args.overrides, overwrite=args.overwrite,
-                   progress=not args.no_progress))
+                   resume=args.resume, progress=not args.no_progress))
 
 
 def _cmd_list(args) -> None:
@@ -56,6 +57,34 @@ def _cmd_list(args) -> None:
                 print(f"{'':12s}{fname}={default!r} ({tname}) {help_}")
 
 
+def _cmd_report(args) -> None:
+    from benchmark.reporting.report import build_report, parse_formats
+
+    out = args.out or str(Path(args.run_dirs[0]) / "report")
+    build_report(args.run_dirs, out, parse_formats(args.format))
+
+
+def _cmd_sweep(args) -> None:
+    from benchmark.reporting.sweep import SweepRequest, sweep
+
+    def ints(text: str) -> list[int]:
+        try:
+            return [int(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise UserError(f"--seeds must be comma-separated integers, got {text!r}") from None
+
+    outcomes, report_dir = sweep(SweepRequest(
+        stream=args.stream, strategies=[s for s in args.strategies.split(",") if s.strip()],
+        seeds=ints(args.seeds), jobs=args.jobs, profile=args.profile, out=args.out,
+        corpus=args.corpus, device=args.device, overrides=args.overrides))
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        raise UserError(f"{len(failed)} of {len(outcomes)} runs failed "
+                        f"({', '.join(f'{o.strategy} seed{o.seed}' for o in failed)}); "
+                        f"see the sweep log next to the runs")
+    print(f"report: {report_dir}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="benchmark", description=__doc__.splitlines()[0])
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -80,9 +109,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--corpus", default=None, help="corpus folder (default: the profile's)")
     r.add_argument("--order", default=None, help="task order override, e.g. asr,er,ic")
     r.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    r.add_argument("--resume", action="store_true", help="continue after the last experience")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument("overrides", nargs="*", help="key=value training/strategy overrides")
     r.set_defaults(func=_cmd_run)
+
+    rep = sub.add_parser("report", help="tables and figures over finished runs")
+    rep.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                     help="run folders or any parent (searched for metrics.json)")
+    rep.add_argument("--out", default=None, help="output folder (default FIRST_RUN_DIR/report)")
+    rep.add_argument("--format", default="md,csv,tex", help="table formats: md,csv,tex")
+    rep.set_defaults(func=_cmd_report)
+
+    sw = sub.add_parser("sweep", help="run strategies x seeds on a stream, then report")
+    sw.add_argument("--stream", required=True)
+    sw.add_argument("--strategies", default="naive,ewc,replay,subnet,joint")
+    sw.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    sw.add_argument("--jobs", type=int, default=1, help="runs at a time (1 CPU thread each)")
+    sw.add_argument("--profile", default="default", help="quick | default | paper")
+    sw.add_argument("--device", default="cpu", help="cpu | cuda")
+    sw.add_argument("--out", default=None, help="results root (default results/)")
+    sw.add_argument("--corpus", default=None, help="corpus folder (default: the profile's)")
+    sw.add_argument("overrides", nargs="*", help="key=value overrides for every run")
+    sw.set_defaults(func=_cmd_sweep)
 
     ls = sub.add_parser("list", help="list streams, strategies or tasks")
     ls.add_argument("what", choices=["streams", "strategies", "tasks"])

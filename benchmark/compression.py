@@ -102,7 +102,7 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
         n_calls = {"n": 0}
 
         def train_fn(m, mask, task=task, task_data=task_data, curve=curve, n_calls=n_calls,
-                     subset=subset):
+                     subset=subset, name=name):
             t1 = time.perf_counter()
             if n_calls["n"] > 0:  # the first call sees the already-trained base
                 masks = M.TaskMasks.for_model(m)

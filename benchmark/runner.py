@@ -11,7 +11,9 @@ Outputs in the run folder (`results/<stream>/<strategy>/seed<N>/` by default):
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ class RunRequest:
     order: list[str] | None = None
     overrides: list[str] = field(default_factory=list)
     overwrite: bool = False
+    resume: bool = False
     progress: bool = True
 
 
@@ -109,11 +112,7 @@ def ensure_corpus(corpus_arg: str | None, size: str, say) -> Path:
 
 
 def run(req: RunRequest, log=print) -> Path:
-    from benchmark.data.features import load_stats
-    from benchmark.evaluation.cl_metrics import cl_summary
-    from benchmark.models import SLUCriterion, build_model, count_parameters
-    from benchmark.training.template import NonFiniteLoss, ProgressBars, SLUTemplate
-    from strategies import StrategyContext, get_strategy
+    from strategies import get_strategy
 
     t_start = time.perf_counter()
     train: TrainConfig = profile_config(req.profile)
@@ -125,15 +124,98 @@ def run(req: RunRequest, log=print) -> Path:
         raise UserError("--device cuda was asked for but torch sees no CUDA device; use --device cpu")
 
     run_dir = run_dir_for(req)
-    metrics_path = run_dir / "metrics.json"
-    if metrics_path.exists() and not req.overwrite:
-        raise UserError(f"{run_dir} already holds a run; pass --overwrite to replace it")
+    metrics_path, ckpt_path = run_dir / "metrics.json", run_dir / "checkpoint.pt"
+    if not req.overwrite:
+        if _is_complete(metrics_path):
+            raise UserError(f"{run_dir} already holds a complete run; pass --overwrite to "
+                            "replace it")
+        if ckpt_path.exists() and not req.resume:
+            raise UserError(f"{run_dir} holds an unfinished run; pass --resume to continue it "
+                            "or --overwrite to start again")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / ".write_test").touch()
         (run_dir / ".write_test").unlink()
     except OSError:
         raise UserError(f"cannot write to {run_dir}; choose another --out") from None
+    with RunLock(run_dir):
+        return _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start)
+
+
+def _is_complete(metrics_path: Path) -> bool:
+    try:
+        return bool(json.loads(metrics_path.read_text()).get("complete"))
+    except (OSError, ValueError):
+        return False
+
+
+class RunLock:
+    """One writer per run folder: a lock file holding the owner's pid, created atomically.
+    A lock left by a dead process (SIGKILL) is taken over."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / ".lock"
+
+    def __enter__(self):
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                return self
+            except FileExistsError:
+                try:
+                    pid = int(self.path.read_text() or 0)
+                    os.kill(pid, 0)
+                except (ValueError, ProcessLookupError, FileNotFoundError):
+                    self.path.unlink(missing_ok=True)  # stale: its owner is gone
+                    continue
+                except PermissionError:
+                    pass
+                raise UserError(f"another run (pid {pid}) is writing to {self.path.parent}; "
+                                "wait for it or choose another --out") from None
+        raise UserError(f"could not lock {self.path.parent}; remove {self.path} if no run is using it")
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+
+
+def fingerprint(config: dict) -> str:
+    """What a checkpoint must match to be resumed: everything but output/run-control flags."""
+    from benchmark import __version__
+
+    keep = {k: v for k, v in config.items() if k != "run"}
+    keep["run"] = {k: config["run"][k] for k in ("stream", "strategy", "seed", "profile",
+                                                  "order", "overrides")}
+    keep["version"] = __version__
+    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def rng_state() -> dict:
+    version, internal, gauss = random.getstate()
+    _key, pos_np, *rest = np.random.get_state()
+    return {"python": [version, list(internal), gauss], "torch": torch.get_rng_state(),
+            "numpy": {"key": torch.from_numpy(pos_np.astype(np.int64)), "pos": int(rest[0]),
+                      "has_gauss": int(rest[1]), "cached": float(rest[2])}}
+
+
+def set_rng_state(sd: dict) -> None:
+    version, internal, gauss = sd["python"]
+    random.setstate((version, tuple(internal), gauss))
+    torch.set_rng_state(sd["torch"])
+    n = sd["numpy"]
+    np.random.set_state(("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                         n["cached"]))
+
+
+def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> Path:
+    from benchmark.data.features import load_stats
+    from benchmark.evaluation.cl_metrics import cl_summary
+    from benchmark.models import SLUCriterion, build_model, count_parameters
+    from benchmark.training.template import NonFiniteLoss, ProgressBars, SLUTemplate
+    from strategies import StrategyContext
+
+    metrics_path, ckpt_path = run_dir / "metrics.json", run_dir / "checkpoint.pt"
     log_lines: list[str] = []
 
     def say(msg: str) -> None:
@@ -161,19 +243,41 @@ def run(req: RunRequest, log=print) -> Path:
     config = {"run": dataclasses.asdict(req), "train": dataclasses.asdict(train),
               "strategy": dataclasses.asdict(strat_cfg), "corpus": str(corpus),
               "stream_experiences": [list(e) for e in stream.experiences]}
-    atomic_write_json(run_dir / "config.json", config)
-    atomic_write_json(run_dir / "environment.json", environment(req.device))
-    (run_dir / "evals.jsonl").unlink(missing_ok=True)
-
+    print_ = fingerprint(config)
     subsets = stream.eval_subsets
     params = count_parameters(model)
+    start, elapsed_before = 0, 0.0
+    if req.resume and ckpt_path.exists() and not req.overwrite:
+        try:
+            ckpt = torch.load(ckpt_path, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 -- any unreadable/unsafe file gets one answer
+            raise UserError(f"cannot resume from {ckpt_path} ({type(exc).__name__}: it is "
+                            "corrupt or needs unsafe unpickling); rerun with --overwrite") from None
+        if ckpt.get("fingerprint") != print_:
+            raise UserError(f"{ckpt_path} was made with another config or suite version; "
+                            "rerun with the same options, or --overwrite to start again")
+        model.load_state_dict(ckpt["model"])
+        parts.restore(ckpt["strategy"])
+        state, baseline = json.loads(ckpt["state"]), json.loads(ckpt["baseline"])
+        start, elapsed_before = int(ckpt["completed"]), float(ckpt["elapsed"])
+        set_rng_state(ckpt["rng"])
+        _truncate_evals(run_dir / "evals.jsonl", start)
+        say(f"resuming {run_dir} after experience {start}/{len(stream.experiences)}")
+    else:
+        if req.resume:
+            say(f"nothing to resume in {run_dir}; starting from the beginning")
+        ckpt_path.unlink(missing_ok=True)
+        (run_dir / "evals.jsonl").unlink(missing_ok=True)
+        state = {"per_task": {s: {} for s in subsets}, "score_rows": [], "train_seconds": [],
+                 "eval_seconds": [], "updated_params": [], "extra_state": [],
+                 "params_used": []}
+        baseline = evaluate_all(model, tokenizer, built, parts, req.device,
+                                train.eval_batch_size)
+    atomic_write_json(run_dir / "config.json", config)
+    atomic_write_json(run_dir / "environment.json", environment(req.device))
     say(f"run {req.stream}/{req.strategy}/seed{req.seed} profile={req.profile}: "
         f"{len(stream.experiences)} experiences, train sizes {built.train_sizes}, "
         f"model {train.model_size} {params['total']:,} params")
-
-    state = {"per_task": {s: {} for s in subsets}, "score_rows": [], "train_seconds": [],
-             "eval_seconds": [], "updated_params": [], "extra_state": [], "params_used": []}
-    baseline = evaluate_all(model, tokenizer, built, parts, req.device, train.eval_batch_size)
     baseline_scores = [primary_score(TASKS[SUBSETS[s]], baseline[s]) for s in subsets]
 
     def write_metrics(complete: bool, reason: str | None = None) -> None:
@@ -196,12 +300,14 @@ def run(req: RunRequest, log=print) -> Path:
                        "used_per_task": state["params_used"],
                        "extra_state": state["extra_state"]},
             "wall_seconds": {"train": state["train_seconds"], "eval": state["eval_seconds"],
-                             "total": time.perf_counter() - t_start},
+                             "total": elapsed_before + time.perf_counter() - t_start},
         })
 
     reason = None
     try:
         for i, exp in enumerate(built.benchmark.train_stream):
+            if i < start:
+                continue
             before = {n: p.detach().clone() for n, p in model.named_parameters()}
             t0 = time.perf_counter()
             template.train(exp, eval_streams=[])
@@ -226,6 +332,11 @@ def run(req: RunRequest, log=print) -> Path:
                 f"train {state['train_seconds'][-1]:.1f}s eval {state['eval_seconds'][-1]:.1f}s "
                 + " ".join(f"{s}={v:.1f}" for s, v in zip(subsets, row)))
             write_metrics(complete=False, reason="running")
+            atomic_torch_save(ckpt_path, {
+                "fingerprint": print_, "completed": i + 1, "model": model.state_dict(),
+                "strategy": parts.checkpoint(), "rng": rng_state(),
+                "state": json.dumps(state), "baseline": json.dumps(baseline),
+                "elapsed": elapsed_before + time.perf_counter() - t_start})
     except NonFiniteLoss as exc:
         reason = f"stopped: {exc}"
     except KeyboardInterrupt:
@@ -241,7 +352,16 @@ def run(req: RunRequest, log=print) -> Path:
         raise UserError(f"run stopped early ({reason}); partial results kept in {metrics_path}")
     say(summary_table(metrics_path))
     atomic_write_text(run_dir / "run.log", "\n".join(log_lines) + "\n")
+    ckpt_path.unlink(missing_ok=True)  # complete: model.pt and metrics.json hold the results
     return run_dir
+
+
+def _truncate_evals(path: Path, completed: int) -> None:
+    """Drop evaluation lines of experiences after the checkpoint (a crash may have left some)."""
+    if path.exists():
+        keep = [ln for ln in path.read_text().splitlines()
+                if ln.strip() and json.loads(ln)["experience"] < completed]
+        atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
 
 def summary_table(metrics_path: Path) -> str:

@@ -182,3 +182,23 @@ def _concat(parts: list[AvalancheDataset]) -> AvalancheDataset:
     for p in parts[1:]:
         out = out.concat(p)
     return out
+
+
+class ItemsDataset(Dataset):
+    """Utterances held as a list of (fbank, tokens) tensors (e.g. a restored replay buffer)."""
+
+    def __init__(self, feats: list[torch.Tensor], targets: list[torch.Tensor]):
+        self.feats, self.targets = feats, targets
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, i: int):
+        return self.feats[i], self.targets[i]
+
+
+def dataset_from_items(feats: list[torch.Tensor], ys: list[torch.Tensor], tasks: list[int],
+                       labels: list[int]) -> AvalancheDataset:
+    return AvalancheDataset([ItemsDataset(feats, ys)],
+                            data_attributes=[DataAttribute(labels, "targets"), TaskLabels(tasks)],
+                            collate_fn=collate)

@@ -48,9 +48,12 @@ class StrategyParts:
     extra_state: Callable[[], dict] = dict
     # nonzero parameters the model uses for a subset (None = all of them)
     params_used: Callable[[str], int | None] = lambda subset: None
-    # state for resume and for saving the final model (tensors only)
+    # strategy state saved with the final model (tensors/lists/str only; e.g. the masks)
     state_dict: Callable[[], dict] = dict
-    load_state_dict: Callable[[dict], None] = lambda sd: None
+    # everything needed to continue after a completed experience (`benchmark run --resume`):
+    # tensors, numbers, strings, lists and dicts only, so torch.load(weights_only=True) reads it
+    checkpoint: Callable[[], dict] = dict
+    restore: Callable[[dict], None] = lambda sd: None
     # train on the union of all experiences so far (the joint upper bound)
     cumulative: bool = False
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from avalanche.training.plugins import EWCPlugin
+from avalanche.training.utils import ParamData
 
 from strategies import StrategyContext, StrategyParts, register_strategy
 
@@ -32,4 +33,17 @@ def build(cfg: EWCConfig, ctx: StrategyContext) -> StrategyParts:
         return {"ewc": {"tensors": len(tensors),
                         "bytes": sum(t.numel() * t.element_size() for t in tensors)}}
 
-    return StrategyParts(plugins=[plugin], extra_state=extra_state)
+    def checkpoint() -> dict:
+        return {key: {str(exp): {n: d.data for n, d in params.items()}
+                      for exp, params in getattr(plugin, key).items()}
+                for key in ("importances", "saved_params")}
+
+    def restore(sd: dict) -> None:
+        for key in ("importances", "saved_params"):
+            target = getattr(plugin, key)
+            target.clear()
+            for exp, params in sd[key].items():
+                target[int(exp)] = {n: ParamData(n, init_tensor=t) for n, t in params.items()}
+
+    return StrategyParts(plugins=[plugin], extra_state=extra_state, checkpoint=checkpoint,
+                         restore=restore)

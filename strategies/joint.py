@@ -19,11 +19,17 @@ class CumulativeData(SupervisedPlugin):
     def __init__(self):
         super().__init__()
         self.seen = None
-        self.seconds = 0.0
+        self.n_seen = 0  # experiences in `seen`; all a resumed run needs to rebuild it
 
     def after_train_dataset_adaptation(self, strategy, **kw):
+        if self.seen is None and self.n_seen:  # resumed: rebuild from the stream itself
+            past = strategy.experience.origin_stream[: self.n_seen]
+            for exp in past:
+                data = exp.dataset.train()
+                self.seen = data if self.seen is None else self.seen.concat(data)
         current = strategy.adapted_dataset
         self.seen = current if self.seen is None else self.seen.concat(current)
+        self.n_seen += 1
         strategy.adapted_dataset = self.seen
 
 
@@ -36,4 +42,8 @@ def build(cfg: JointConfig, ctx: StrategyContext) -> StrategyParts:
         n = 0 if data.seen is None else len(data.seen)
         return {"stored_utterances": {"utterances": n}}
 
-    return StrategyParts(plugins=[data], extra_state=extra_state, cumulative=True)
+    def restore(sd: dict) -> None:
+        data.n_seen = int(sd["n_seen"])
+
+    return StrategyParts(plugins=[data], extra_state=extra_state, cumulative=True,
+                         checkpoint=lambda: {"n_seen": data.n_seen}, restore=restore)

@@ -3,8 +3,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from avalanche.training.plugins import ReplayPlugin
-from avalanche.training.storage_policy import ExperienceBalancedBuffer, ParametricBuffer
+from avalanche.training.storage_policy import (
+    ExperienceBalancedBuffer,
+    ParametricBuffer,
+    ReservoirSamplingBuffer,
+    _ParametricSingleBuffer,
+)
 
+from benchmark.streams import dataset_from_items
 from strategies import StrategyContext, StrategyParts, register_strategy
 
 
@@ -31,4 +37,35 @@ def build(cfg: ReplayConfig, ctx: StrategyContext) -> StrategyParts:
         frames = sum(buf[i][0].shape[0] for i in range(len(buf)))  # 100 fbank frames per second
         return {"replay": {"utterances": len(buf), "seconds": frames / 100.0}}
 
-    return StrategyParts(plugins=[plugin], extra_state=extra_state)
+    def checkpoint() -> dict:
+        # The buffer's utterances themselves (fbank, tokens, task, class), group by group.
+        groups = {}
+        for key, group in policy.buffer_groups.items():
+            buf = group.buffer
+            items = [buf[i] for i in range(len(buf))]
+            groups[str(key)] = {
+                "feats": [it[0] for it in items], "y": [it[1] for it in items],
+                "task": [int(it[2]) for it in items],
+                "targets": [int(buf.targets[i]) for i in range(len(buf))],
+                "weights": getattr(group, "_buffer_weights", None),
+                "max_size": group.max_size}
+        return {"groups": groups, "num_exps": getattr(policy, "_num_exps", 0),
+                "seen_groups": sorted(getattr(policy, "seen_groups", []))}
+
+    def restore(sd: dict) -> None:
+        policy.buffer_groups.clear()
+        for key, g in sd["groups"].items():
+            if isinstance(policy, ExperienceBalancedBuffer):
+                group = ReservoirSamplingBuffer(g["max_size"])
+                group._buffer_weights = g["weights"]
+            else:
+                group = _ParametricSingleBuffer(g["max_size"], policy.selection_strategy)
+            group.buffer = dataset_from_items(g["feats"], g["y"], g["task"], g["targets"])
+            policy.buffer_groups[int(key)] = group
+        if isinstance(policy, ExperienceBalancedBuffer):
+            policy._num_exps = sd["num_exps"]
+        else:
+            policy.seen_groups = set(sd["seen_groups"])
+
+    return StrategyParts(plugins=[plugin], extra_state=extra_state, checkpoint=checkpoint,
+                         restore=restore)

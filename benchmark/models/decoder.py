@@ -48,6 +48,11 @@ class TransformerDecoder(nn.Module):
                  dropout: float, max_positions: int, attn_dropout: float = 0.0) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, d_model)
+        # The sqrt(d) scale in forward() assumes embeddings of std d^-0.5 (Vaswani et al.).
+        # nn.Embedding's N(0, 1) default would make token embeddings ~sqrt(d) times larger than
+        # everything cross-attention adds to the residual stream, so the decoder would barely
+        # hear the audio (measured: logits moved by 1e-3 when the input was replaced by noise).
+        nn.init.normal_(self.embed.weight, std=d_model ** -0.5)
         self.positions = SinusoidalPositions(d_model, max_positions)
         self.scale = math.sqrt(d_model)
         self.dropout = nn.Dropout(dropout)

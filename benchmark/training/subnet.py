@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import random
 import time
 
@@ -200,6 +201,16 @@ class SubnetStrategy(SupervisedPlugin):
 
     def after_training_exp(self, strategy, **kw):
         self.trained = True
+
+    # -- resume ------------------------------------------------------------------------------
+    def checkpoint(self) -> dict:
+        return {"masks": self.masks.state_dict(), "trained": self.trained,
+                "search_log": json.dumps(self.search_log)}
+
+    def restore(self, sd: dict) -> None:
+        self.masks.load_state_dict(sd["masks"])
+        self.trained = bool(sd["trained"])
+        self.search_log = json.loads(sd["search_log"])
 
     # -- evaluation and accounting ------------------------------------------------------------
     def eval_context(self, subset: str):

@@ -1,0 +1,197 @@
+"""Finding finished runs on disk and turning each into one row of numbers.
+
+A run folder is one that holds `metrics.json` (written by `benchmark run`). Runs are grouped by
+*stream* (plus the profile, when a report mixes profiles) and, inside a stream, by *variant*:
+the strategy name plus the key=value overrides that differ between the stream's runs (overrides
+shared by every run of the stream, and `threads=`, which does not change results, are stated once
+in the report instead of in every row label). Seeds of one variant are aggregated.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.errors import UserError
+from benchmark.tasks import SUBSETS, TASKS
+
+# overrides that change speed, not results: left out of variant labels
+NEUTRAL_OVERRIDES = ("threads=",)
+
+# Units of the "primary" metric of each task kind, as shown in tables: key in per_task, label.
+FINAL_METRIC = {
+    "classification": ("accuracy", "accuracy %"),
+    "transcription": ("wer", "WER %"),
+    "entities": ("entity_f1", "entity F1 %"),
+}
+# and as the score matrix shows it (see benchmark.runner.SCORE_DEFINITION)
+SCORE_NAME = {
+    "classification": "100·accuracy",
+    "transcription": "100·(1 − WER)",
+    "entities": "100·entity F1",
+}
+
+
+def task_kind(subset: str) -> str:
+    return TASKS[SUBSETS[subset]].kind if subset in SUBSETS else "classification"
+
+
+@dataclass
+class Run:
+    """One run folder: its metrics.json, config.json (if present) and where it was found."""
+    path: Path
+    metrics: dict
+    config: dict = field(default_factory=dict)
+    group: str = ""  # report group (stream, or stream-profile), set by `assign_groups`
+    label: str = ""  # variant label (strategy + distinguishing overrides), set by `assign_groups`
+
+    @property
+    def stream(self) -> str:
+        return self.metrics["stream"]
+
+    @property
+    def strategy(self) -> str:
+        return self.metrics["strategy"]
+
+    @property
+    def seed(self) -> int:
+        return int(self.metrics["seed"])
+
+    @property
+    def profile(self) -> str:
+        return self.metrics.get("profile", "default")
+
+    @property
+    def subsets(self) -> list[str]:
+        return list(self.metrics["eval_subsets"])
+
+    @property
+    def experiences(self) -> list[list[str]]:
+        return [list(e) for e in self.metrics["experiences"]]
+
+    @property
+    def R(self) -> list[list[float]]:
+        return self.metrics["score"]["R"]
+
+    @property
+    def overrides(self) -> frozenset[str]:
+        """The run's key=value overrides that may change results (not `threads=`), plus its
+        task order when it is not the stream's default."""
+        ov = self.config.get("run", {}).get("overrides", []) or []
+        out = {o for o in ov if not o.startswith(NEUTRAL_OVERRIDES)}
+        order = self.config.get("run", {}).get("order")
+        if order:
+            out.add("order=" + ",".join(order))
+        return frozenset(out)
+
+
+def find_metrics(paths: list[str | Path]) -> list[Path]:
+    """Every metrics.json in or under `paths` (a run folder or any parent), sorted, unique."""
+    found: set[Path] = set()
+    for p in map(Path, paths):
+        if not p.exists():
+            raise UserError(f"{p} does not exist; pass a run folder or a folder holding runs")
+        if p.is_file():
+            if p.name != "metrics.json":
+                raise UserError(f"{p} is not a metrics.json or a folder")
+            found.add(p.resolve())
+        else:
+            found.update(q.resolve() for q in p.rglob("metrics.json"))
+    return sorted(found)
+
+
+def load_runs(paths: list[str | Path]) -> tuple[list[Run], list[tuple[Path, str]]]:
+    """Complete runs under `paths`, and (run folder, reason) for every run left out:
+    incomplete (still running, stopped, interrupted), unreadable, or a duplicate of a run
+    with the same stream, variant and seed (the newest metrics.json is kept)."""
+    runs: list[Run] = []
+    skipped: list[tuple[Path, str]] = []
+    for mp in find_metrics(paths):
+        try:
+            m = json.loads(mp.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            skipped.append((mp.parent, f"unreadable metrics.json ({exc.__class__.__name__})"))
+            continue
+        if not m.get("complete"):
+            skipped.append((mp.parent, f"incomplete: {m.get('incomplete_reason') or 'unknown'}"))
+            continue
+        if not m.get("score", {}).get("summary"):
+            skipped.append((mp.parent, "no CL summary in metrics.json"))
+            continue
+        cp = mp.parent / "config.json"
+        try:
+            config = json.loads(cp.read_text()) if cp.exists() else {}
+        except json.JSONDecodeError:
+            config = {}
+        runs.append(Run(mp.parent, m, config))
+    assign_groups(runs)
+    newest: dict[tuple, Run] = {}
+    for r in sorted(runs, key=lambda r: (r.path / "metrics.json").stat().st_mtime):
+        key = (r.group, r.label, r.seed)
+        if key in newest:
+            skipped.append((newest[key].path, (f"duplicate of {r.path} (same {r.group} "
+                                              f"{r.label} seed {r.seed}; kept the newer)")))
+        newest[key] = r
+    kept = sorted(newest.values(), key=lambda r: (r.group, r.label, r.seed))
+    return kept, skipped
+
+
+def assign_groups(runs: list[Run]) -> None:
+    """Set `group` and `label` of every run (see the module docstring)."""
+    profiles: dict[str, set[str]] = {}
+    for r in runs:
+        profiles.setdefault(r.stream, set()).add(r.profile)
+    for r in runs:
+        r.group = r.stream if len(profiles[r.stream]) == 1 else f"{r.stream}-{r.profile}"
+    for g in {r.group for r in runs}:
+        members = [r for r in runs if r.group == g]
+        common = frozenset.intersection(*(r.overrides for r in members))
+        for r in members:
+            extra = sorted(r.overrides - common)
+            r.label = r.strategy + (f" ({', '.join(extra)})" if extra else "")
+
+
+def common_settings(runs: list[Run]) -> str:
+    """Profile and overrides shared by all `runs` (one group), as one line."""
+    if not runs:
+        return ""
+    common = sorted(frozenset.intersection(*(r.overrides for r in runs)))
+    return f"profile {runs[0].profile}" + (f"; overrides {' '.join(common)}" if common else "")
+
+
+def extra_state_numbers(extra: dict) -> dict[str, float]:
+    """Flatten one experience's `extra_state` into named numbers (units in the names).
+
+    replay: utterances and seconds of audio in the buffer; ewc: bytes of importances + saved
+    weights; masks: storage bits (1 bit per prunable weight per task, see benchmark.masks);
+    stored_utterances (joint): utterances kept, i.e. all past training data.
+    """
+    out: dict[str, float] = {}
+    if "replay" in extra:
+        out["replay utterances"] = extra["replay"].get("utterances", 0)
+        out["replay seconds"] = extra["replay"].get("seconds", 0.0)
+    if "ewc" in extra:
+        out["ewc bytes"] = extra["ewc"].get("bytes", 0)
+    if "masks" in extra:
+        out["mask bits"] = extra["masks"].get("bits", 0)
+    if "stored_utterances" in extra:
+        out["stored utterances"] = extra["stored_utterances"].get("utterances", 0)
+    return out
+
+
+# Replay keeps cached fbank features: 100 frames/s x 80 mels x 2 bytes (float16, as cached by
+# benchmark.data.features). Labels are not counted (a few bytes per utterance).
+REPLAY_BYTES_PER_SECOND = 100 * 80 * 2
+
+
+def extra_memory_bytes(numbers: dict[str, float]) -> float | None:
+    """Extra memory a strategy keeps besides the model, in bytes, where it is countable:
+    EWC tensors, masks (bits / 8), replay buffer (features, see REPLAY_BYTES_PER_SECOND),
+    0 for none. None for joint (keeps all past data; its size is not recorded in bytes)."""
+    if "stored utterances" in numbers:
+        return None
+    total = 0.0
+    total += numbers.get("ewc bytes", 0.0)
+    total += numbers.get("mask bits", 0.0) / 8
+    total += numbers.get("replay seconds", 0.0) * REPLAY_BYTES_PER_SECOND
+    return total

@@ -1,0 +1,179 @@
+"""`benchmark sweep`: run a grid of strategies x seeds on one stream, then report it.
+
+Each run is a subprocess `python -m benchmark.cli run ... --no-progress` with
+OMP_NUM_THREADS=1 and the override `threads=1` (so `--jobs N` uses about N cores), run by N
+local workers. A run whose metrics.json says complete=true is skipped; an incomplete one is
+run again from scratch with --overwrite. Training overrides (TrainConfig keys) go to every
+run; a strategy option (e.g. sparsity=0.67) goes only to the strategies that have it.
+
+Files: <out>/sweep-<stream>.log (one line per event, appended across sweeps),
+<out>/sweep_logs/<stream>/<strategy>_seed<N>.out (each run's console output), and the report
+of every complete run of the stream in <out>/report/<stream>/ (see benchmark.reporting.report).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.config import TrainConfig, profile_config
+from benchmark.errors import UserError
+
+
+@dataclass
+class SweepRequest:
+    stream: str
+    strategies: list[str]
+    seeds: list[int]
+    jobs: int = 1
+    profile: str = "default"
+    out: str | None = None
+    corpus: str | None = None
+    device: str = "cpu"
+    overrides: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    strategy: str
+    seed: int
+    status: str  # "skipped" | "done" | "failed"
+    seconds: float = 0.0
+    detail: str = ""
+
+
+def results_root(req: SweepRequest) -> Path:
+    """Where the runs go: --out, else the same default as `benchmark run`."""
+    if req.out:
+        return Path(req.out)
+    return Path("results") if req.profile == "default" else Path("results") / req.profile
+
+
+def run_status(run_dir: Path) -> tuple[str, str]:
+    """('complete' | 'incomplete' | 'missing', reason) of a run folder."""
+    mp = run_dir / "metrics.json"
+    if not mp.exists():
+        return "missing", ""
+    try:
+        m = json.loads(mp.read_text())
+    except (OSError, json.JSONDecodeError):
+        return "incomplete", "unreadable metrics.json"
+    if m.get("complete"):
+        return "complete", ""
+    return "incomplete", str(m.get("incomplete_reason") or "unknown")
+
+
+def overrides_for(strategy: str, overrides: list[str]) -> list[str]:
+    """The overrides that apply to `strategy`: TrainConfig keys and the strategy's own keys."""
+    from strategies import get_strategy
+
+    keys = {f.name for f in dataclasses.fields(TrainConfig)}
+    keys |= {f.name for f in dataclasses.fields(get_strategy(strategy).config)}
+    return [o for o in overrides if o.split("=", 1)[0] in keys]
+
+
+def validate(req: SweepRequest) -> None:
+    """Fail fast, before any run starts, on a bad stream, strategy, profile or override."""
+    from benchmark.config import apply_overrides
+    from benchmark.streams import get_stream
+    from strategies import get_strategy
+
+    get_stream(req.stream)
+    profile_config(req.profile)
+    if req.jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {req.jobs}")
+    if not req.strategies or not req.seeds:
+        raise UserError("give at least one strategy (--strategies) and one seed (--seeds)")
+    used: set[str] = set()
+    for s in req.strategies:
+        info = get_strategy(s)
+        mine = overrides_for(s, req.overrides)
+        apply_overrides([info.config(), profile_config(req.profile)], mine)  # type checks
+        used.update(mine)
+    for o in req.overrides:
+        if "=" not in o:
+            raise UserError(f"override '{o}' must look like key=value")
+        if o not in used:
+            raise UserError(f"override '{o}' applies to none of the strategies "
+                            f"{','.join(req.strategies)}; see `benchmark list strategies`")
+
+
+def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
+    """Run the grid (see the module docstring) and report it. Returns the outcome of every
+    cell and the report folder. A run that fails is logged and does not stop the others."""
+    from benchmark.reporting.report import build_report
+    from benchmark.runner import RunRequest, run_dir_for
+
+    validate(req)
+    root = results_root(req).resolve()
+    stream_name = Path(req.stream).stem
+    log_path = root / f"sweep-{stream_name}.log"
+    out_dir = root / "sweep_logs" / stream_name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = threading.Lock()
+
+    def note(msg: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
+        with lock:
+            with open(log_path, "a") as f:
+                f.write(line + "\n")
+            log(line)
+
+    user_threads = [o for o in req.overrides if o.startswith("threads=")]
+    threads = user_threads[-1].split("=", 1)[1] if user_threads else "1"
+    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+
+    def one(strategy: str, seed: int) -> Outcome:
+        run_dir = run_dir_for(RunRequest(stream=req.stream, strategy=strategy, seed=seed,
+                                         profile=req.profile, out=str(root)))
+        status, reason = run_status(run_dir)
+        if status == "complete":
+            note(f"skip {strategy} seed{seed}: complete ({run_dir})")
+            return Outcome(strategy, seed, "skipped", detail="complete")
+        ov = [o for o in overrides_for(strategy, req.overrides) if not o.startswith("threads=")]
+        cmd = [sys.executable, "-m", "benchmark.cli", "run", "--stream", req.stream,
+               "--strategy", strategy, "--seed", str(seed), "--profile", req.profile,
+               "--device", req.device, "--out", str(root), "--no-progress"]
+        if req.corpus:
+            cmd += ["--corpus", req.corpus]
+        if status == "incomplete":
+            cmd.append("--overwrite")
+        cmd += [*ov, f"threads={threads}"]
+        what = "rerun (incomplete: " + reason + ") with --overwrite" if status == "incomplete" \
+            else "start"
+        console = out_dir / f"{strategy}_seed{seed}.out"
+        note(f"{what} {strategy} seed{seed}: {' '.join(cmd[1:])}")
+        t0 = time.perf_counter()
+        with open(console, "w") as f:
+            rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env,
+                                check=False).returncode
+        dt = time.perf_counter() - t0
+        if rc == 0:
+            note(f"done {strategy} seed{seed} in {dt:.1f} s -> {run_dir}")
+            return Outcome(strategy, seed, "done", dt)
+        tail = [ln for ln in console.read_text().splitlines() if ln.strip()][-1:] or [""]
+        note(f"FAILED {strategy} seed{seed} (exit {rc}, {dt:.1f} s): {tail[0]} "
+             f"[full output: {console}]")
+        return Outcome(strategy, seed, "failed", dt, tail[0])
+
+    cells = [(s, seed) for seed in req.seeds for s in req.strategies]
+    note(f"sweep {req.stream}: {len(req.strategies)} strategies x {len(req.seeds)} seeds, "
+         f"{req.jobs} job(s), profile {req.profile}, threads={threads}, out {root}")
+    with ThreadPoolExecutor(max_workers=req.jobs) as pool:
+        outcomes = list(pool.map(lambda c: one(*c), cells))
+    counts = {k: sum(o.status == k for o in outcomes) for k in ("done", "skipped", "failed")}
+    note(f"sweep {req.stream} finished: {counts['done']} run, {counts['skipped']} skipped "
+         f"(complete), {counts['failed']} failed")
+    report_dir = root / "report" / stream_name
+    try:
+        build_report([root / stream_name], report_dir, log=note)
+    except UserError as exc:
+        note(f"no report: {exc}")
+    return outcomes, report_dir

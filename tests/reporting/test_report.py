@@ -1,0 +1,147 @@
+"""`benchmark report` over small real runs: numbers equal mean/std of the metrics.json files,
+every table and figure is written, incomplete runs are skipped and listed."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.cli import main
+from benchmark.errors import UserError
+from benchmark.reporting import build_report, write_run_report
+from benchmark.reporting.tables import to_latex, to_markdown
+
+
+def _metrics(root, strategy):
+    return [json.loads((root / "three_task" / strategy / f"seed{s}" / "metrics.json").read_text())
+            for s in (0, 1)]
+
+
+@pytest.fixture(scope="module")
+def report(small_runs, tmp_path_factory):
+    # an --out named after the stream gets the stream's files directly (the sweep's layout)
+    out = tmp_path_factory.mktemp("report") / "three_task"
+    return build_report([small_runs], out, log=lambda *a: None)
+
+
+def test_summary_numbers_are_mean_and_std_over_seeds(small_runs, report):
+    csv = pd.read_csv(report.out / "summary.csv", index_col=0)
+    assert list(csv.index) == ["naive", "subnet"]
+    for strategy in ("naive", "subnet"):
+        ms = _metrics(small_runs, strategy)
+        row = csv.loc[strategy]
+        for col, key in (("ACC", "acc"), ("BWT", "bwt"), ("FWT", "fwt"),
+                         ("forgetting", "forgetting")):
+            vals = np.array([m["score"]["summary"][key] for m in ms])
+            assert row[f"{col} mean"] == pytest.approx(vals.mean())
+            assert row[f"{col} std"] == pytest.approx(vals.std(ddof=1))
+        for subset, metric, label in (("er", "accuracy", "accuracy %"),
+                                      ("ic", "accuracy", "accuracy %"), ("asr", "wer", "WER %")):
+            vals = np.array([100 * m["per_task"][subset][metric][-1] for m in ms])
+            assert row[f"{subset} {label} mean"] == pytest.approx(vals.mean())
+            assert row[f"{subset} {label} std"] == pytest.approx(vals.std(ddof=1))
+        wall = np.array([m["wall_seconds"]["total"] for m in ms])
+        assert row["wall s mean"] == pytest.approx(wall.mean())
+        used = np.mean([np.mean(list(m["params"]["used_per_task"][-1].values())) for m in ms])
+        assert row["params used/task mean"] == pytest.approx(used)
+        assert row["seeds"] == 2
+    # the subnet runs keep masks: storage in bits is reported, and fewer parameters per task
+    assert csv.loc["subnet", "mask bits mean"] == _metrics(small_runs, "subnet")[0][
+        "params"]["extra_state"][-1]["masks"]["bits"]
+    assert csv.loc["subnet", "params used/task mean"] < csv.loc["naive", "params used/task mean"]
+    # the markdown shows the same numbers as "mean ± std"
+    md = (report.out / "summary.md").read_text()
+    acc = np.array([m["score"]["summary"]["acc"] for m in _metrics(small_runs, "naive")])
+    assert f"{acc.mean():.1f} ± {acc.std(ddof=1):.1f}" in md
+
+
+def test_matrix_tables_are_mean_and_std_of_R(small_runs, report):
+    for strategy in ("naive", "subnet"):
+        R = np.array([m["score"]["R"] for m in _metrics(small_runs, strategy)])
+        csv = pd.read_csv(report.out / f"R_{strategy}.csv", index_col=0)
+        assert list(csv.index) == ["after er", "after ic", "after asr"]
+        means = csv[[c for c in csv.columns if c.endswith(" mean")]].to_numpy()
+        stds = csv[[c for c in csv.columns if c.endswith(" std")]].to_numpy()
+        np.testing.assert_allclose(means, R.mean(axis=0))
+        np.testing.assert_allclose(stds, R.std(axis=0, ddof=1))
+        assert "asr [100·(1 − WER)] mean" in csv.columns  # the metric is named
+        tex = (report.out / f"R_{strategy}.tex").read_text()
+        assert r"\begin{tabular}" in tex and r"$\pm$" in tex
+
+
+def test_every_file_is_written(report):
+    out = report.out
+    for base in ("summary", "R_naive", "R_subnet"):
+        for ext in ("md", "csv", "tex"):
+            assert (out / f"{base}.{ext}").stat().st_size > 0
+    for fig in ("R_naive", "R_subnet", "task_curves", "forgetting", "mask_iou_subnet",
+                "acc_vs_cost"):
+        for ext in ("png", "pdf"):
+            assert (out / "plots" / f"{fig}.{ext}").stat().st_size > 1000, fig
+    text = (out / "report.md").read_text()
+    assert "![R heatmap: subnet](plots/R_subnet.png)" in text
+    assert (out / "index.md").exists()
+
+
+def test_incomplete_runs_are_skipped_and_listed(small_runs, tmp_path):
+    src = tmp_path / "runs"
+    shutil.copytree(small_runs, src)
+    bad = src / "three_task" / "naive" / "seed1" / "metrics.json"
+    m = json.loads(bad.read_text())
+    bad.write_text(json.dumps(dict(m, complete=False, incomplete_reason="interrupted by the user")))
+    rep = build_report([src / "three_task" / "naive", src / "three_task" / "subnet"],
+                       tmp_path / "out", formats=["csv"], log=lambda *a: None)
+    assert [(p, why) for p, why in rep.skipped] == [
+        (bad.parent.resolve(), "incomplete: interrupted by the user")]
+    csv = pd.read_csv(tmp_path / "out" / "three_task" / "summary.csv", index_col=0)
+    assert csv.loc["naive", "seeds"] == 1 and csv.loc["subnet", "seeds"] == 2
+    seed0 = json.loads((src / "three_task" / "naive" / "seed0" / "metrics.json").read_text())
+    assert csv.loc["naive", "ACC mean"] == pytest.approx(seed0["score"]["summary"]["acc"])
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert "interrupted by the user" in index and str(bad.parent.resolve()) in index
+    # only the formats asked for
+    assert not (tmp_path / "out" / "three_task" / "summary.md").exists()
+
+
+def test_no_complete_run_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no complete run"):
+        build_report([tmp_path / "empty"], tmp_path / "out", log=lambda *a: None)
+    assert main(["report", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err.startswith("error: no complete run")
+
+
+def test_cli_report_and_compression_plot(small_runs, tmp_path):
+    # a compression.json in the schema `benchmark compress` writes (values made up for the plot)
+    comp = tmp_path / "compression" / "three_task" / "seed0"
+    comp.mkdir(parents=True)
+    (comp / "compression.json").write_text(json.dumps({"er": {
+        "sparsity": [0.0, 0.2, 0.36], "metric": [0.5, 0.5, 0.25], "metric_name": "accuracy",
+        "unpruned": 0.5}}))
+    out = tmp_path / "rep"
+    assert main(["report", str(small_runs), str(tmp_path / "compression"), "--out", str(out),
+                 "--format", "md"]) == 0
+    assert (out / "three_task" / "plots" / "compression.png").exists()
+    assert (out / "three_task" / "summary.md").exists()
+    assert not (out / "three_task" / "summary.csv").exists()
+    assert main(["report", str(small_runs), "--format", "xls"]) == 2
+
+
+def test_write_run_report(small_runs, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_runs / "three_task" / "subnet" / "seed0", run_dir)
+    out = write_run_report(run_dir)
+    assert out == run_dir / "report"
+    text = (out / "report.md").read_text()
+    assert "| after er |" in text and "ACC (score)" in text
+    assert (out / "R.png").exists() and (out / "R.pdf").exists()
+
+
+def test_writers_escape():
+    df = pd.DataFrame({"a|b": ["1 ± 2"], "c_%": ["x"]}, index=pd.Index(["r"], name="k"))
+    assert "a\\|b" in to_markdown(df)
+    tex = to_latex(df)
+    assert r"c\_\%" in tex and r"1 $\pm$ 2" in tex

@@ -1,0 +1,76 @@
+"""Resume after SIGKILL gives the same final metrics as an uninterrupted run; bad resumes fail
+with one clear line."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from benchmark.errors import UserError
+from benchmark.runner import RunRequest, run
+
+FAST = ["epochs=1", "max_train_per_subset=32"]
+
+
+def _strip(m: dict) -> dict:
+    m.pop("wall_seconds")
+    for res in list(m["per_task"].values()) + list(m["baseline_metrics"].values()):
+        res.pop("eval_seconds", None)
+    for es in m["params"]["extra_state"]:
+        for v in es.get("mask_search", {}).values():
+            v.pop("seconds", None)
+    return m
+
+
+def _req(corpus, out, strategy, **kw):
+    return RunRequest(stream="three_task", strategy=strategy, profile="quick", out=str(out),
+                      corpus=str(corpus), overrides=FAST, progress=False, **kw)
+
+
+@pytest.mark.parametrize("strategy", ["replay", "subnet"])
+def test_sigkill_then_resume_matches_uninterrupted(strategy, quick_corpus, tmp_path):
+    ref_dir = run(_req(quick_corpus, tmp_path / "ref", strategy), log=lambda *a: None)
+    ref = _strip(json.loads((ref_dir / "metrics.json").read_text()))
+
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "benchmark.cli", "run", "--stream", "three_task", "--strategy",
+           strategy, "--profile", "quick", "--corpus", str(quick_corpus), "--out", str(out),
+           "--no-progress", *FAST]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt = out / "three_task" / strategy / "seed0" / "checkpoint.pt"
+    deadline = time.time() + 300
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # after experience 1's checkpoint, mid-experience 2
+    proc.wait()
+    assert ckpt.exists()
+    with pytest.raises(UserError, match="unfinished run; pass --resume"):
+        run(_req(quick_corpus, out, strategy), log=lambda *a: None)
+    run_dir = run(_req(quick_corpus, out, strategy, resume=True), log=lambda *a: None)
+    got = _strip(json.loads((run_dir / "metrics.json").read_text()))
+    assert got == ref
+    assert not ckpt.exists()
+    with pytest.raises(UserError, match="already holds a complete run"):
+        run(_req(quick_corpus, out, strategy), log=lambda *a: None)
+
+
+def test_resume_refuses_other_config_and_unsafe_pickles(quick_corpus, tmp_path):
+    out = tmp_path / "r"
+    run_dir = out / "three_task" / "naive" / "seed0"
+    run_dir.mkdir(parents=True)
+    torch.save({"fingerprint": "other"}, run_dir / "checkpoint.pt")
+    with pytest.raises(UserError, match="another config or suite version"):
+        run(_req(quick_corpus, out, "naive", resume=True), log=lambda *a: None)
+
+    class Evil:  # anything needing arbitrary unpickling must be refused
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"x": Evil()}, run_dir / "checkpoint.pt")
+    with pytest.raises(UserError, match="unsafe unpickling"):
+        run(_req(quick_corpus, out, "naive", resume=True), log=lambda *a: None)

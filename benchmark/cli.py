@@ -57,6 +57,17 @@ def _cmd_list(args) -> None:
                 print(f"{'':12s}{fname}={default!r} ({tname}) {help_}")
 
 
+def _cmd_compress(args) -> None:
+    from benchmark.compression import CompressionRequest, run_compression
+
+    out = run_compression(CompressionRequest(
+        stream=args.stream, target=args.target, per_round=args.per_round,
+        round_epochs=args.round_epochs, seed=args.seed, profile=args.profile, device=args.device,
+        out=args.out, corpus=args.corpus, overrides=args.overrides,
+        progress=not args.no_progress))
+    print(f"compression study written to {out / 'compression.json'}")
+
+
 def _cmd_report(args) -> None:
     from benchmark.reporting.report import build_report, parse_formats
 
@@ -132,6 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--corpus", default=None, help="corpus folder (default: the profile's)")
     sw.add_argument("overrides", nargs="*", help="key=value overrides for every run")
     sw.set_defaults(func=_cmd_sweep)
+
+    c = sub.add_parser("compress", help="subnetworks vs the unpruned multi-task model (IMP sweep)")
+    c.add_argument("--stream", default="adaptation", help="its experience 0 is the joint base")
+    c.add_argument("--target", type=float, default=0.67, help="final sparsity of the sweep")
+    c.add_argument("--per-round", type=float, default=0.2, help="fraction pruned per round")
+    c.add_argument("--round-epochs", type=int, default=1, help="masked epochs after each prune")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--profile", default="default", help="quick | default | paper")
+    c.add_argument("--device", default="cpu")
+    c.add_argument("--out", default=None, help="default results/compression/STREAM/seedN")
+    c.add_argument("--corpus", default=None)
+    c.add_argument("--no-progress", action="store_true")
+    c.add_argument("overrides", nargs="*", help="key=value training overrides")
+    c.set_defaults(func=_cmd_compress)
 
     ls = sub.add_parser("list", help="list streams, strategies or tasks")
     ls.add_argument("what", choices=["streams", "strategies", "tasks"])

@@ -284,7 +284,7 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
         R = state["score_rows"]
         summary = cl_summary(np.array(R), higher_is_better=True,
                              train_exp_of_task=stream.trained_at(),
-                             baseline=np.array(baseline_scores)) \
+                             baseline=np.array(baseline_scores), task_names=subsets) \
             if len(R) == len(stream.experiences) else None
         atomic_write_json(metrics_path, {
             "complete": complete, "incomplete_reason": reason,
@@ -351,6 +351,9 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
             raise KeyboardInterrupt
         raise UserError(f"run stopped early ({reason}); partial results kept in {metrics_path}")
     say(summary_table(metrics_path))
+    from benchmark.reporting.report import write_run_report
+
+    say(f"report: {write_run_report(run_dir)}")
     atomic_write_text(run_dir / "run.log", "\n".join(log_lines) + "\n")
     ckpt_path.unlink(missing_ok=True)  # complete: model.pt and metrics.json hold the results
     return run_dir

@@ -87,7 +87,7 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
     log(f"compress: multi-task base trained on {'+'.join(stream.experiences[0])} "
         f"in {base_seconds:.1f}s")
 
-    from benchmark.training.subnet import MaskedTraining, SubnetStrategy
+    from benchmark.training.subnet import MaskedTraining, single_experience
 
     results = {}
     for subset in stream.experiences[0]:
@@ -107,7 +107,7 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
             if n_calls["n"] > 0:  # the first call sees the already-trained base
                 masks = M.TaskMasks.for_model(m)
                 masks.set(task, mask)
-                exp = SubnetStrategy._experience(task_data)
+                exp = single_experience(task_data)
                 template(m, req.round_epochs,
                          [MaskedTraining(masks, {task: mask}, [], seed=req.seed)]).train(
                     exp, eval_streams=[])

@@ -248,6 +248,9 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
     params = count_parameters(model)
     start, elapsed_before = 0, 0.0
     if req.resume and ckpt_path.exists() and not req.overwrite:
+        if not parts.resumable:
+            raise UserError(f"strategy '{req.strategy}' does not support --resume yet; "
+                            "rerun with --overwrite")
         try:
             ckpt = torch.load(ckpt_path, weights_only=True)
         except Exception as exc:  # noqa: BLE001 -- any unreadable/unsafe file gets one answer

@@ -54,6 +54,9 @@ class StrategyParts:
     # tensors, numbers, strings, lists and dicts only, so torch.load(weights_only=True) reads it
     checkpoint: Callable[[], dict] = dict
     restore: Callable[[dict], None] = lambda sd: None
+    # set True once checkpoint/restore capture all of the strategy's state; --resume refuses
+    # a strategy that has not declared it, rather than continue with state silently lost
+    resumable: bool = False
     # train on the union of all experiences so far (the joint upper bound)
     cumulative: bool = False
 

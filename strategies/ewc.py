@@ -46,4 +46,4 @@ def build(cfg: EWCConfig, ctx: StrategyContext) -> StrategyParts:
                 target[int(exp)] = {n: ParamData(n, init_tensor=t) for n, t in params.items()}
 
     return StrategyParts(plugins=[plugin], extra_state=extra_state, checkpoint=checkpoint,
-                         restore=restore)
+                         restore=restore, resumable=True)

@@ -46,4 +46,5 @@ def build(cfg: JointConfig, ctx: StrategyContext) -> StrategyParts:
         data.n_seen = int(sd["n_seen"])
 
     return StrategyParts(plugins=[data], extra_state=extra_state, cumulative=True,
-                         checkpoint=lambda: {"n_seen": data.n_seen}, restore=restore)
+                         checkpoint=lambda: {"n_seen": data.n_seen}, restore=restore,
+                         resumable=True)

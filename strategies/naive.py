@@ -11,4 +11,4 @@ class NaiveConfig:
 
 @register_strategy("naive", "fine-tune all weights on each experience (lower bound)", NaiveConfig)
 def build(cfg: NaiveConfig, ctx: StrategyContext) -> StrategyParts:
-    return StrategyParts()
+    return StrategyParts(resumable=True)  # no state beyond the model

@@ -30,7 +30,7 @@ from avalanche.core import SupervisedPlugin
 
 from benchmark import masks as M
 from benchmark.tasks import SUBSETS, TASK_BY_INDEX
-from benchmark.training.subnet import MaskedTraining, SubnetStrategy
+from benchmark.training.subnet import MaskedTraining, single_experience
 from benchmark.training.template import ProgressBars, SLUTemplate
 from strategies import StrategyContext, StrategyParts, register_strategy
 
@@ -95,7 +95,7 @@ class PackNet(SupervisedPlugin):
                 views.set(task, owned)
             retrain = MaskedTraining(views, {task: keep for task in tasks},
                                      self.shared if self.trained else [], seed=self.ctx.seed)
-            experience = SubnetStrategy._experience(strategy.adapted_dataset)
+            experience = single_experience(strategy.adapted_dataset)
             self._make_template(work, self.cfg.post_prune_epochs, [retrain]).train(
                 experience, eval_streams=[])
             with torch.no_grad():

@@ -68,4 +68,4 @@ def build(cfg: ReplayConfig, ctx: StrategyContext) -> StrategyParts:
             policy.seen_groups = set(sd["seen_groups"])
 
     return StrategyParts(plugins=[plugin], extra_state=extra_state, checkpoint=checkpoint,
-                         restore=restore)
+                         restore=restore, resumable=True)

@@ -50,4 +50,4 @@ def build(cfg: SubnetConfig, ctx: StrategyContext) -> StrategyParts:
     return StrategyParts(plugins=[sub, sub.trainer], eval_context=sub.eval_context,
                          extra_state=sub.extra_state, params_used=sub.params_used,
                          state_dict=sub.masks.state_dict, checkpoint=sub.checkpoint,
-                         restore=sub.restore)
+                         restore=sub.restore, resumable=True)

@@ -39,6 +39,11 @@ from benchmark import masks as M
 from benchmark.tasks import SUBSETS, TASK_BY_INDEX, TASKS
 
 
+def single_experience(dataset):
+    """A one-experience Avalanche stream over `dataset` (to train a copy with a template)."""
+    return with_task_labels(benchmark_from_datasets(train=[dataset])).train_stream[0]
+
+
 class TaskGroupedBatches(torch.utils.data.Sampler):
     """Shuffled batches that each hold utterances of a single task (so one mask per step)."""
 
@@ -81,6 +86,12 @@ class MaskedTraining(SupervisedPlugin):
         if task is not None:
             self.dense = M.materialize(model, self.masks.get(task))
             self.current = task
+            # Per-step work is one masked_fill_ and one where per tensor; everything that does
+            # not change during the task's steps is computed here once (the step stays cheap).
+            params = dict(model.named_parameters())
+            update = self.update_masks[task]
+            self._steps = [(params[n], ~update[n], update[n], self.dense[n] * mask)
+                           for n, mask in self.masks.get(task).items()]
 
     def before_training_exp(self, strategy, **kw):
         ds = strategy.adapted_dataset
@@ -96,19 +107,26 @@ class MaskedTraining(SupervisedPlugin):
                     m.eval()
 
     def before_training_iteration(self, strategy, **kw):
-        tasks = strategy.mb_task_id.unique()
-        assert len(tasks) == 1, "subnet training needs single-task batches"
-        task = TASK_BY_INDEX[int(tasks[0])].id
+        t = strategy.mb_task_id
+        task = TASK_BY_INDEX[int(t[0])].id
+        assert bool((t == t[0]).all()), "subnet training needs single-task batches"
         if task != self.current:
             self.switch(strategy.model, task)
 
+    @torch.no_grad()
     def after_backward(self, strategy, **kw):
-        M.mask_gradients(strategy.model, self.update_masks[self.current])
+        # == M.mask_gradients + M.freeze_grads, with the masks precomputed in switch()
+        for p, frozen, _update, _view in self._steps:
+            if p.grad is not None:
+                p.grad.masked_fill_(frozen, 0)
         M.freeze_grads(strategy.model, self.frozen)
 
+    @torch.no_grad()
     def after_update(self, strategy, **kw):
-        M.enforce_view(strategy.model, self.dense, self.masks.get(self.current),
-                       self.update_masks[self.current])
+        # == M.enforce_view: weights outside the update mask go back to their view values
+        # (AdamW's decoupled decay and stale moments move them even with zero gradients).
+        for p, _frozen, update, view in self._steps:
+            torch.where(update, p, view, out=p)
 
     def after_training_exp(self, strategy, **kw):
         self.switch(strategy.model, None)
@@ -127,11 +145,6 @@ class SubnetStrategy(SupervisedPlugin):
         self.trainer = MaskedTraining(self.masks, {}, [], seed=ctx.seed)
 
     # -- search ---------------------------------------------------------------------------
-    @staticmethod
-    def _experience(dataset):
-        """A one-experience Avalanche stream over `dataset` (to train a copy with a template)."""
-        return with_task_labels(benchmark_from_datasets(train=[dataset])).train_stream[0]
-
     def _train_copy(self, model, dataset, epochs: int, mask=None, task=None) -> None:
         plugins = []
         if mask is not None:
@@ -139,7 +152,7 @@ class SubnetStrategy(SupervisedPlugin):
             masks.set(task, mask)
             plugins.append(MaskedTraining(masks, {task: mask}, [], seed=self.ctx.seed))
         if epochs > 0:
-            self.make_template(model, epochs, plugins).train(self._experience(dataset),
+            self.make_template(model, epochs, plugins).train(single_experience(dataset),
                                                              eval_streams=[])
 
     def _round_trainer(self, task_data, task):

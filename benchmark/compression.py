@@ -62,7 +62,8 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
     torch.set_num_threads(train.threads)
     corpus = ensure_corpus(req.corpus, train.corpus_size, log)
     tokenizer = Tokenizer()
-    built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None)
+    built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None,
+                         train.max_eval_per_subset or None)
     seed_everything(req.seed)
     model = build_model(train.model_size, len(tokenizer), cmvn=load_stats(corpus)).to(req.device)
 

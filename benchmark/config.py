@@ -29,6 +29,8 @@ class TrainConfig:
     grad_clip: float = field(default=5.0, metadata={"help": "max global gradient norm"})
     ctc_weight: float = field(default=0.3, metadata={"help": "CTC share of the ASR loss"})
     max_train_per_subset: int = field(default=0, metadata={"help": "cap train utts (0 = all)"})
+    max_eval_per_subset: int = field(default=0, metadata={
+        "help": "cap test utts per subset, for smoke runs (0 = all; results not comparable)"})
     threads: int = field(default=2, metadata={"help": "torch CPU threads"})
 
 

@@ -227,7 +227,8 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
     corpus = ensure_corpus(req.corpus, train.corpus_size, say)
 
     tokenizer = Tokenizer()
-    built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None)
+    built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None,
+                         train.max_eval_per_subset or None)
     seed_everything(req.seed)
     model = build_model(train.model_size, len(tokenizer), cmvn=load_stats(corpus)).to(req.device)
     criterion = SLUCriterion(model, tokenizer, ctc_weight=train.ctc_weight)

@@ -154,7 +154,8 @@ class BuiltStream:
 
 
 def build_stream(root: Path, spec: StreamSpec, tokenizer: Tokenizer,
-                 max_train_per_subset: int | None = None) -> BuiltStream:
+                 max_train_per_subset: int | None = None,
+                 max_eval_per_subset: int | None = None) -> BuiltStream:
     """Avalanche benchmark for `spec`: one train experience per stream entry, test per subset."""
     train_exps, sizes = [], []
     for exp in spec.experiences:
@@ -172,7 +173,8 @@ def build_stream(root: Path, spec: StreamSpec, tokenizer: Tokenizer,
     for subset in spec.eval_subsets:
         ds, rows = load_subset(root, subset, "test", tokenizer)
         test_sets[subset] = to_avalanche(ds, rows, subset)
-        test_order[subset] = sorted(range(len(ds)), key=ds.num_frames)
+        keep = range(min(len(ds), max_eval_per_subset or len(ds)))
+        test_order[subset] = sorted(keep, key=ds.num_frames)
     bm = with_task_labels(benchmark_from_datasets(train=train_exps, test=list(test_sets.values())))
     return BuiltStream(spec, bm, test_sets, test_order, sizes)
 

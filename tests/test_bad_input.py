@@ -9,7 +9,7 @@ import pytest
 from benchmark.errors import UserError
 from benchmark.runner import RunRequest, run
 
-FAST = ["epochs=1", "max_train_per_subset=16"]
+FAST = ["epochs=1", "max_train_per_subset=16", "max_eval_per_subset=16"]
 
 
 def _req(corpus, out, **kw):

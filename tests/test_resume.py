@@ -14,7 +14,7 @@ import torch
 from benchmark.errors import UserError
 from benchmark.runner import RunRequest, run
 
-FAST = ["epochs=1", "max_train_per_subset=32"]
+FAST = ["epochs=1", "max_train_per_subset=32", "max_eval_per_subset=16"]
 
 
 def _strip(m: dict) -> dict:

@@ -11,7 +11,7 @@ import torch
 from benchmark.runner import RunRequest, run
 from strategies import list_strategies
 
-FAST = ["epochs=1", "max_train_per_subset=48"]
+FAST = ["epochs=1", "max_train_per_subset=48", "max_eval_per_subset=24"]
 
 
 def _run(corpus, out, strategy, overrides=(), stream="three_task", seed=0):

@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.runner import RunRequest, run
 
-FAST = ["epochs=1", "max_train_per_subset=32"]
+FAST = ["epochs=1", "max_train_per_subset=32", "max_eval_per_subset=16"]
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from benchmark.errors import UserError
 from benchmark.reporting.sweep import SweepRequest, overrides_for, sweep
 
-FAST = ["epochs=1", "max_train_per_subset=32"]
+FAST = ["epochs=1", "max_train_per_subset=32", "max_eval_per_subset=16"]
 
 
 def test_sweep_runs_skips_and_reruns(quick_corpus, tmp_path):

@@ -1,4 +1,4 @@
-"""Command line: `benchmark data build | run | report | sweep | list`.
+"""Command line: `benchmark data build | run | eval | compress | report | sweep | list`.
 
 Errors the user can fix print one line (`error: ...`) and exit 2; a traceback appears only
 with --debug.
@@ -39,6 +39,14 @@ def _cmd_list(args) -> None:
         for name, exps in STREAMS.items():
             print(f"{name:18s} {STREAM_DESCRIPTIONS[name]}")
             print(f"{'':18s} experiences: {' -> '.join('+'.join(e) for e in exps)}")
+    elif args.what == "corpora":
+        from benchmark.corpora import LOADERS
+
+        for info in sorted(LOADERS.values(), key=lambda i: i.name):
+            splits = ", ".join(info.splits) or "any (<split>.jsonl)"
+            print(f"{info.name:16s} {info.description}")
+            print(f"{'':16s} tasks: {', '.join(info.tasks)}; splits: {splits}; "
+                  f"defaults {info.train_split}/{info.test_split}")
     elif args.what == "tasks":
         from benchmark.tasks import SUBSETS, TASKS
 
@@ -55,6 +63,14 @@ def _cmd_list(args) -> None:
             print(f"{name:10s} {info.description}{task_id}")
             for fname, tname, default, help_ in describe(info.config):
                 print(f"{'':12s}{fname}={default!r} ({tname}) {help_}")
+
+
+def _cmd_eval(args) -> None:
+    from benchmark.evaluation.external import EvalRequest, evaluate_external
+
+    evaluate_external(EvalRequest(run_dir=args.run, task=args.task, data=args.data,
+                                  split=args.split, max_duration=args.max_duration,
+                                  skip_bad=args.skip_bad, device=args.device))
 
 
 def _cmd_compress(args) -> None:
@@ -111,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_data_build)
 
     r = sub.add_parser("run", help="run a strategy on a stream")
-    r.add_argument("--stream", required=True)
+    r.add_argument("--stream", required=True, help="a built-in stream or a .yaml/.toml file")
     r.add_argument("--strategy", required=True)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--profile", default="default", help="quick | default | paper")
@@ -144,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("overrides", nargs="*", help="key=value overrides for every run")
     sw.set_defaults(func=_cmd_sweep)
 
+    ev = sub.add_parser("eval", help="score a finished run's model on an external corpus")
+    ev.add_argument("--run", required=True, help="finished run folder (has model.pt)")
+    ev.add_argument("--task", required=True, help="task id, e.g. scr")
+    ev.add_argument("--data", required=True, help="CORPUS:/path, e.g. speech_commands:/data/sc")
+    ev.add_argument("--split", default=None, help="default: the corpus's test split")
+    ev.add_argument("--max-duration", type=float, default=30.0, help="skip longer files (s)")
+    ev.add_argument("--skip-bad", action="store_true", help="skip unreadable audio files")
+    ev.add_argument("--device", default="cpu")
+    ev.set_defaults(func=_cmd_eval)
+
     c = sub.add_parser("compress", help="subnetworks vs the unpruned multi-task model (IMP sweep)")
     c.add_argument("--stream", default="adaptation", help="its experience 0 is the joint base")
     c.add_argument("--target", type=float, default=0.67, help="final sparsity of the sweep")
@@ -158,8 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("overrides", nargs="*", help="key=value training overrides")
     c.set_defaults(func=_cmd_compress)
 
-    ls = sub.add_parser("list", help="list streams, strategies or tasks")
-    ls.add_argument("what", choices=["streams", "strategies", "tasks"])
+    ls = sub.add_parser("list", help="list streams, strategies, tasks or corpora")
+    ls.add_argument("what", choices=["streams", "strategies", "tasks", "corpora"])
     ls.set_defaults(func=_cmd_list)
     return p
 

@@ -56,6 +56,9 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
     if not 0.0 < req.target < 1.0:
         raise UserError(f"target sparsity must be in (0, 1), got {req.target}")
     stream = get_stream(req.stream)
+    if stream.sources:
+        raise UserError("benchmark compress runs on the built-in streams only; pick one from "
+                        "`benchmark list streams`")
     out = Path(req.out) if req.out else Path("results") / (
         "" if req.profile == "default" else req.profile) / "compression" / req.stream / \
         f"seed{req.seed}"

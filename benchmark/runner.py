@@ -7,6 +7,8 @@ Outputs in the run folder (`results/<stream>/<strategy>/seed<N>/` by default):
   evals.jsonl       one line per (experience, task) evaluation, with every metric
   model.pt          final state_dict (+ strategy state such as masks), torch.save of tensors only
   run.log           the log
+  sources.json      user streams only: what was read from each real corpus (kept, skipped, labels
+                    outside the task vocabulary)
 """
 from __future__ import annotations
 
@@ -224,13 +226,26 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
 
     torch.set_num_threads(train.threads)
     seed_everything(req.seed)
-    corpus = ensure_corpus(req.corpus, train.corpus_size, say)
+    corpus = ensure_corpus(req.corpus, train.corpus_size, say) if stream.uses_synthslu7 \
+        else None
+    locations, prepared = None, {}
+    if stream.sources:  # a user stream file: real corpora are decoded and cached on first use
+        from benchmark.stream_file import prepare_sources
+
+        locations, prepared = prepare_sources(stream, corpus, say)
+        atomic_write_json(run_dir / "sources.json", prepared)
 
     tokenizer = Tokenizer()
     built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None,
-                         train.max_eval_per_subset or None)
+                         train.max_eval_per_subset or None, locations)
+    if stream.sources:
+        from benchmark.stream_file import train_feature_stats
+
+        cmvn = train_feature_stats(built)
+    else:
+        cmvn = load_stats(corpus)
     seed_everything(req.seed)
-    model = build_model(train.model_size, len(tokenizer), cmvn=load_stats(corpus)).to(req.device)
+    model = build_model(train.model_size, len(tokenizer), cmvn=cmvn).to(req.device)
     criterion = SLUCriterion(model, tokenizer, ctc_weight=train.ctc_weight)
     ctx = StrategyContext(model, tokenizer, stream, train, req.device, say, req.seed, req.progress)
     parts = info.build(strat_cfg, ctx)
@@ -244,6 +259,8 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
     config = {"run": dataclasses.asdict(req), "train": dataclasses.asdict(train),
               "strategy": dataclasses.asdict(strat_cfg), "corpus": str(corpus),
               "stream_experiences": [list(e) for e in stream.experiences]}
+    if stream.sources:
+        config["stream_sources"] = {n: src.as_dict() for n, src in stream.sources.items()}
     print_ = fingerprint(config)
     subsets = stream.eval_subsets
     params = count_parameters(model)

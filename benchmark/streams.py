@@ -6,7 +6,7 @@ split of every subset in the stream, seen or not, which fills the matrix R[i][j]
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -42,6 +42,13 @@ STREAM_DESCRIPTIONS = {
 class StreamSpec:
     name: str
     experiences: list[tuple[str, ...]]
+    # user streams (benchmark.stream_file): subset -> where its data comes from
+    sources: dict = field(default_factory=dict)
+
+    @property
+    def uses_synthslu7(self) -> bool:
+        return any(self.sources.get(s) is None or self.sources[s].corpus == "synthslu7"
+                   for s in self.eval_subsets)
 
     @property
     def eval_subsets(self) -> list[str]:
@@ -61,9 +68,17 @@ class StreamSpec:
 
 
 def get_stream(name: str, order: list[str] | None = None) -> StreamSpec:
-    if name not in STREAMS:
-        raise UserError(f"unknown stream '{name}'; valid streams: {', '.join(STREAMS)}")
-    exps = list(STREAMS[name])
+    """A built-in stream by name, or a user stream file (.yaml/.yml/.toml)."""
+    from benchmark.stream_file import is_stream_file, read_stream_file
+
+    sources = {}
+    if is_stream_file(name):
+        _, exps, sources = read_stream_file(name)
+    elif name not in STREAMS:
+        raise UserError(f"unknown stream '{name}'; valid streams: {', '.join(STREAMS)}, "
+                        "or a stream file (.yaml/.toml)")
+    else:
+        exps = list(STREAMS[name])
     if order:
         bad = [s for s in order if s not in SUBSETS]
         if bad:
@@ -74,7 +89,7 @@ def get_stream(name: str, order: list[str] | None = None) -> StreamSpec:
             have = ",".join(e[0] for e in exps)
             raise UserError(f"order must be a permutation of the stream's tasks: {have}")
         exps = [(s,) for s in order]
-    return StreamSpec(name, exps)
+    return StreamSpec(name, exps, sources)
 
 
 class FeatureDataset(Dataset):
@@ -112,13 +127,17 @@ def collate(batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return x, y, torch.as_tensor(tasks, dtype=torch.long)
 
 
-def load_subset(root: Path, subset: str, split: str, tokenizer: Tokenizer) -> tuple[
-        FeatureDataset, list[dict]]:
-    """The cached features and manifest rows of one subset/split."""
+def load_subset(root: Path, subset: str, split: str, tokenizer: Tokenizer,
+                task: str | None = None) -> tuple[FeatureDataset, list[dict]]:
+    """The cached features and manifest rows of `root`'s subset/split.
+
+    Rows whose classification label is outside the task vocabulary (possible in real corpora)
+    are left out: the model has no token for them. `benchmark.corpora.prepare` reports them.
+    """
     from benchmark.data.features import load_features
     from benchmark.data.manifest import read_manifest
 
-    spec = TASKS[SUBSETS[subset]]
+    spec = TASKS[task or SUBSETS[subset]]
     manifest = root / "manifests" / subset / f"{split}.jsonl"
     if not manifest.exists():
         raise UserError(f"no manifest {manifest}; build the corpus with `benchmark data build`")
@@ -128,8 +147,19 @@ def load_subset(root: Path, subset: str, split: str, tokenizer: Tokenizer) -> tu
     cache = load_features(root, subset, split)
     if list(cache["ids"]) != [r["id"] for r in rows]:
         raise UserError(f"features of {subset}/{split} don't match its manifest; rebuild the corpus")
+    feats, offsets = cache["feats"], cache["offsets"]
+    keep = [i for i, r in enumerate(rows)
+            if spec.kind != "classification" or r["label"] in spec.labels]
+    if not keep:
+        raise UserError(f"no label of {manifest} is in the '{spec.id}' vocabulary; "
+                        "see `benchmark list tasks`")
+    if len(keep) < len(rows):
+        rows = [rows[i] for i in keep]
+        feats = torch.cat([feats[offsets[i]:offsets[i + 1]] for i in keep])
+        lengths = (offsets[1:] - offsets[:-1])[keep]
+        offsets = torch.cat([torch.zeros(1, dtype=lengths.dtype), lengths.cumsum(0)])
     targets = [torch.tensor(tokenizer.encode_target(spec, r), dtype=torch.long) for r in rows]
-    return FeatureDataset(cache["feats"], cache["offsets"], targets), rows
+    return FeatureDataset(feats, offsets, targets), rows
 
 
 def to_avalanche(ds: FeatureDataset, rows: list[dict], subset: str) -> AvalancheDataset:
@@ -153,27 +183,44 @@ class BuiltStream:
     train_sizes: list[int]
 
 
-def build_stream(root: Path, spec: StreamSpec, tokenizer: Tokenizer,
+# (subset, "train" | "test") -> (corpus-layout root, subset folder in it, split name in it)
+Locations = dict[tuple[str, str], tuple[Path, str, str]]
+
+
+def synthslu7_locations(root: Path, spec: StreamSpec) -> Locations:
+    """Every subset of a built-in stream lives in the SynthSLU-7 corpus under its own name."""
+    return {(s, split): (root, s, split) for s in spec.eval_subsets for split in ("train", "test")}
+
+
+def build_stream(root: Path | None, spec: StreamSpec, tokenizer: Tokenizer,
                  max_train_per_subset: int | None = None,
-                 max_eval_per_subset: int | None = None) -> BuiltStream:
-    """Avalanche benchmark for `spec`: one train experience per stream entry, test per subset."""
+                 max_eval_per_subset: int | None = None,
+                 locations: Locations | None = None) -> BuiltStream:
+    """Avalanche benchmark for `spec`: one train experience per stream entry, test per subset.
+
+    `locations` (user streams) says where each subset's data is; by default SynthSLU-7 at `root`.
+    """
+    where = locations or synthslu7_locations(root, spec)
+    caps = {name: (src.max_train, src.max_test) for name, src in spec.sources.items()}
     train_exps, sizes = [], []
     for exp in spec.experiences:
         parts = []
         for subset in exp:
-            ds, rows = load_subset(root, subset, "train", tokenizer)
+            ds, rows = load_subset(*where[subset, "train"], tokenizer, SUBSETS[subset])
             av = to_avalanche(ds, rows, subset)
-            if max_train_per_subset and len(av) > max_train_per_subset:
-                av = av.subset(range(max_train_per_subset))
+            cap = caps.get(subset, (0, 0))[0] or max_train_per_subset
+            if cap and len(av) > cap:
+                av = av.subset(range(cap))
             parts.append(av)
         merged = _concat(parts)
         train_exps.append(merged)
         sizes.append(len(merged))
     test_sets, test_order = {}, {}
     for subset in spec.eval_subsets:
-        ds, rows = load_subset(root, subset, "test", tokenizer)
+        ds, rows = load_subset(*where[subset, "test"], tokenizer, SUBSETS[subset])
         test_sets[subset] = to_avalanche(ds, rows, subset)
-        keep = range(min(len(ds), max_eval_per_subset or len(ds)))
+        cap = caps.get(subset, (0, 0))[1] or max_eval_per_subset or len(ds)
+        keep = range(min(len(ds), cap))
         test_order[subset] = sorted(keep, key=ds.num_frames)
     bm = with_task_labels(benchmark_from_datasets(train=train_exps, test=list(test_sets.values())))
     return BuiltStream(spec, bm, test_sets, test_order, sizes)

@@ -69,7 +69,22 @@ TASKS: dict[str, TaskSpec] = {
 # subset id -> task id
 SUBSETS: dict[str, str] = {t: t for t in TASKS} | {"asr_new": "asr", "ic_new": "ic"}
 
+BUILTIN_SUBSETS: dict[str, str] = dict(SUBSETS)  # SynthSLU-7's own; SUBSETS grows with user streams
+
 TASK_BY_INDEX = {t.index: t for t in TASKS.values()}
+
+
+def register_subset(name: str, task: str) -> None:
+    """Make a user stream's source (e.g. `er_iemocap`) a subset of `task` for this process.
+
+    SUBSETS is module state on purpose: masks, evaluation and reports look a subset's task up
+    there, and a user stream only adds names (it never changes a built-in one).
+    """
+    from benchmark.errors import UserError
+
+    if SUBSETS.get(name, task) != task:
+        raise UserError(f"subset '{name}' already belongs to task '{SUBSETS[name]}'; rename it")
+    SUBSETS[name] = task
 
 
 def get_task(task_id: str) -> TaskSpec:

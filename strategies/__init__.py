@@ -50,6 +50,7 @@ class StrategyParts:
     params_used: Callable[[str], int | None] = lambda subset: None
     # strategy state saved with the final model (tensors/lists/str only; e.g. the masks)
     state_dict: Callable[[], dict] = dict
+    load_state_dict: Callable[[dict], None] = lambda sd: None  # inverse of state_dict (eval)
     # everything needed to continue after a completed experience (`benchmark run --resume`):
     # tensors, numbers, strings, lists and dicts only, so torch.load(weights_only=True) reads it
     checkpoint: Callable[[], dict] = dict

@@ -137,4 +137,5 @@ def build(cfg: PackNetConfig, ctx: StrategyContext) -> StrategyParts:
     pack = PackNet(cfg, ctx)
     return StrategyParts(plugins=[pack, pack.trainer], eval_context=pack.eval_context,
                          extra_state=pack.extra_state, params_used=pack.params_used,
-                         state_dict=pack.masks.state_dict)
+                         state_dict=pack.masks.state_dict,
+                         load_state_dict=pack.masks.load_state_dict)

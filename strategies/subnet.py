@@ -49,5 +49,6 @@ def build(cfg: SubnetConfig, ctx: StrategyContext) -> StrategyParts:
     sub = SubnetStrategy(cfg, ctx, make_template)
     return StrategyParts(plugins=[sub, sub.trainer], eval_context=sub.eval_context,
                          extra_state=sub.extra_state, params_used=sub.params_used,
-                         state_dict=sub.masks.state_dict, checkpoint=sub.checkpoint,
+                         state_dict=sub.masks.state_dict,
+                         load_state_dict=sub.masks.load_state_dict, checkpoint=sub.checkpoint,
                          restore=sub.restore, resumable=True)

@@ -13,7 +13,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "id": (str,), "path": (str,), "task": (str,), "subset": (str,), "split": (str,),
     "text": (str,), "label": (str, type(None)), "entities": (list, type(None)),
     "speaker": (str,), "voice": (str,), "language": (str,), "accent": (str, type(None)),
-    "duration": (float, int), "sample_rate": (int,), "snr_db": (float, int),
+    "duration": (float, int), "sample_rate": (int,),
+    "snr_db": (float, int, type(None)),  # None for real recordings (unknown SNR)
 }
 
 

@@ -1,0 +1,35 @@
+"""Real SLU corpora read from local disk in their native layouts.
+
+    loader (one file per corpus)  ->  Utterance list  ->  prepare.prepare_split (decode, 16 kHz,
+    max duration, fbank cache)  ->  the same manifest + feature layout as SynthSLU-7
+
+`benchmark list corpora` shows the loaders; `docs/real-corpora.md` shows the expected layouts.
+A source is written `corpus:/path/to/root`, e.g. `speech_commands:/data/speech_commands_v0.02`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmark.corpora import jsonl  # noqa: F401 -- each import registers a loader
+from benchmark.corpora.base import LOADERS, Utterance, get_loader, load_utterances
+from benchmark.errors import UserError
+
+for _name in ("speech_commands", "librispeech", "common_voice", "slurp", "iemocap", "fsc"):
+    try:
+        __import__(f"benchmark.corpora.{_name}")
+    except ModuleNotFoundError as _exc:  # pragma: no cover -- only while a loader is written
+        if _exc.name != f"benchmark.corpora.{_name}":
+            raise
+
+
+def parse_source(text: str) -> tuple[str, Path]:
+    """`corpus:/path` -> (corpus, path), with one-line errors."""
+    name, sep, path = text.partition(":")
+    if not sep or not name or not path:
+        raise UserError(f"--data must look like CORPUS:/path/to/root, got {text!r}; corpora: "
+                        f"{', '.join(sorted(LOADERS))}")
+    get_loader(name)
+    return name, Path(path)
+
+
+__all__ = ["LOADERS", "Utterance", "get_loader", "load_utterances", "parse_source"]

@@ -1,0 +1,187 @@
+"""Decode, resample, filter and cache one split of a real corpus in the suite's corpus layout.
+
+The output folder looks like a SynthSLU-7 corpus holding a single subset (named after the
+task): `manifests/<task>/<split>.jsonl` + `features/<task>/<split>.pt`, so the stream builder
+and the evaluator read real and synthetic data the same way. `prepared.json` records what was
+kept, skipped and why.
+
+The cache key covers the loader, root, task, split, duration limit, feature definition and every
+listed file's size and mtime: edit the corpus and it is re-read; run twice and it is not.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from benchmark.corpora.base import Utterance, load_utterances
+from benchmark.data.features import compute_fbank
+from benchmark.data.manifest import atomic_write_text, read_manifest, write_manifest
+from benchmark.errors import UserError
+from benchmark.tasks import TASKS
+
+SAMPLE_RATE = 16000
+PREP_VERSION = "1"  # bump when features or manifest rows change meaning
+DEFAULT_MAX_DURATION = 30.0
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("SLU_BENCHMARK_CACHE", "data/cache"))
+
+
+@dataclass(frozen=True)
+class PreparedSplit:
+    root: Path  # corpus-layout folder; the subset name inside it is `task`
+    corpus: str
+    task: str
+    split: str
+    summary: dict
+
+    @property
+    def rows(self) -> list[dict]:
+        return read_manifest(self.root / "manifests" / self.task / f"{self.split}.jsonl")
+
+
+def outside_vocabulary(task: str, rows: list[dict]) -> Counter:
+    """Classification labels of `rows` that the task vocabulary does not have, with counts."""
+    spec = TASKS[task]
+    if spec.kind != "classification":
+        return Counter()
+    return Counter(r["label"] for r in rows if r["label"] not in spec.labels)
+
+
+def prepare_split(corpus: str, data_root: str | Path, task: str, split: str, *,
+                  max_duration: float = DEFAULT_MAX_DURATION, skip_bad: bool = False,
+                  cache_dir: str | Path | None = None, jobs: int | None = None,
+                  log=print) -> PreparedSplit:
+    """Features of one corpus split, computed once and cached (see the module docstring)."""
+    utts = load_utterances(corpus, data_root, task, split)
+    key = _cache_key(corpus, Path(data_root).expanduser().resolve(), task, split, max_duration,
+                     utts)
+    out = Path(cache_dir or default_cache_dir()) / f"{corpus}-{task}-{split}-{key[:12]}"
+    done = out / "prepared.json"
+    if done.is_file():
+        summary = json.loads(done.read_text(encoding="utf-8"))
+        if summary.get("complete") and summary.get("skip_bad") == skip_bad:
+            return PreparedSplit(out, corpus, task, split, summary)
+    t0 = time.perf_counter()
+    log(f"[{corpus}] {task}/{split}: reading {len(utts)} files from {data_root}")
+    results = _features(utts, jobs)
+    rows, feats, bad, long_ = [], [], [], []
+    for utt, res in zip(utts, results):
+        if isinstance(res, str):
+            if not skip_bad:
+                raise UserError(f"{corpus}: cannot use {utt.audio} ({res}); fix or remove it, or "
+                                "pass skip_bad to skip unreadable files")
+            bad.append(f"{utt.audio}: {res}")
+            continue
+        fbank, duration, sr = res
+        if duration > max_duration:
+            long_.append(str(utt.audio))
+            continue
+        rows.append(_row(utt, split, duration, sr))
+        feats.append(fbank)
+    if not rows:
+        raise UserError(f"{corpus}: every file of {task}/{split} was skipped (unreadable or "
+                        f"longer than max_duration={max_duration}s)")
+    offsets = torch.tensor([0] + [f.shape[0] for f in feats]).cumsum(0)
+    fpath = out / "features" / task / f"{split}.pt"
+    fpath.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"ids": [r["id"] for r in rows], "feats": torch.cat(feats).half(),
+                "offsets": offsets}, fpath.with_name(fpath.name + ".tmp"))
+    os.replace(fpath.with_name(fpath.name + ".tmp"), fpath)
+    write_manifest(out / "manifests" / task / f"{split}.jsonl", rows)
+    unknown = outside_vocabulary(task, rows)
+    summary = {
+        "complete": True, "corpus": corpus, "root": str(data_root), "task": task, "split": split,
+        "max_duration": max_duration, "skip_bad": skip_bad, "listed": len(utts),
+        "kept": len(rows), "hours": round(sum(r["duration"] for r in rows) / 3600, 4),
+        "skipped_too_long": len(long_), "skipped_unreadable": len(bad),
+        "examples_too_long": long_[:5], "examples_unreadable": bad[:5],
+        "outside_vocabulary": dict(unknown.most_common()),
+        "seconds": round(time.perf_counter() - t0, 2)}
+    atomic_write_text(done, json.dumps(summary, indent=2) + "\n")
+    log(f"[{corpus}] {task}/{split}: kept {len(rows)} of {len(utts)} ({summary['hours']} h); "
+        f"skipped {len(long_)} over {max_duration}s and {len(bad)} unreadable"
+        + (f"; {sum(unknown.values())} with labels outside the task vocabulary "
+           f"({', '.join(list(unknown)[:5])}{'...' if len(unknown) > 5 else ''})" if unknown
+           else "") + f" [{summary['seconds']}s]")
+    return PreparedSplit(out, corpus, task, split, summary)
+
+
+def _cache_key(corpus, root, task, split, max_duration, utts: list[Utterance]) -> str:
+    h = hashlib.sha256(json.dumps([PREP_VERSION, corpus, str(root), task, split,
+                                   max_duration]).encode())
+    for u in utts:
+        try:
+            st = u.audio.stat()
+            stamp = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stamp = None
+        h.update(json.dumps([u.id, str(u.audio), u.label, u.text, u.entities, u.speaker,
+                             stamp]).encode())
+    return h.hexdigest()
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int, float]:
+    """(mono float32 waveform at 16 kHz, original rate, duration in s); raises on bad audio."""
+    wave, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    wave = wave.mean(axis=1)
+    if wave.size < sr * 0.05:
+        raise ValueError("empty or shorter than 50 ms")
+    if not np.isfinite(wave).all():
+        raise ValueError("non-finite samples")
+    duration = wave.size / sr
+    if sr != SAMPLE_RATE:
+        import torchaudio
+
+        # oneDNN builds a new conv primitive for every input length, ~10x slower per utterance
+        # (see benchmark/data/audio.py); the native kernel is used instead.
+        prev, torch.backends.mkldnn.enabled = torch.backends.mkldnn.enabled, False
+        try:
+            wave = torchaudio.functional.resample(torch.from_numpy(wave), sr, SAMPLE_RATE).numpy()
+        finally:
+            torch.backends.mkldnn.enabled = prev
+    return wave, sr, duration
+
+
+def _one(path: str) -> tuple[torch.Tensor, float, int] | str:
+    if not Path(path).is_file():
+        return "missing"
+    try:
+        wave, sr, duration = read_audio(Path(path))
+    except Exception as exc:  # noqa: BLE001 -- libsndfile raises several types; name the reason
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}"
+    return compute_fbank(wave, SAMPLE_RATE), duration, sr
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+
+
+def _features(utts: list[Utterance], jobs: int | None) -> list:
+    paths = [str(u.audio) for u in utts]
+    jobs = jobs or min(os.cpu_count() or 1, 8)
+    if jobs == 1 or len(paths) < 64:  # a pool costs more than it saves on a handful of files
+        return [_one(p) for p in paths]
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with mp.get_context(method).Pool(jobs, _init_worker) as pool:
+        return pool.map(_one, paths, chunksize=32)
+
+
+def _row(utt: Utterance, split: str, duration: float, sr: int) -> dict:
+    return {"id": utt.id, "path": str(utt.audio), "task": utt.task, "subset": utt.task,
+            "split": split, "text": utt.text, "label": utt.label,
+            "entities": None if utt.entities is None
+            else [{"type": t, "value": v} for t, v in utt.entities],
+            "speaker": utt.speaker, "voice": "", "language": utt.language, "accent": None,
+            "duration": round(duration, 3), "sample_rate": sr, "snr_db": None}

@@ -1,0 +1,130 @@
+"""`benchmark eval`: score a finished run's final model on an external corpus, for one task.
+
+The model is evaluated the way the run evaluated it: with the strategy's view for that task
+(e.g. the task's subnetwork mask). Classification utterances whose label the model's task
+vocabulary does not have can't be predicted; they are listed and counted, not a crash:
+- `metrics` are computed on the utterances with known labels;
+- `accuracy_all_utterances` counts the unknown-label ones as errors (the honest headline).
+Writes RUN_DIR/eval/<corpus>-<task>-<split>.json and the per-utterance predictions next to it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from benchmark.errors import UserError
+from benchmark.io import atomic_write_json, atomic_write_text
+
+
+@dataclass
+class EvalRequest:
+    run_dir: str
+    task: str
+    data: str  # CORPUS:/path
+    split: str | None = None
+    max_duration: float = 30.0
+    skip_bad: bool = False
+    device: str = "cpu"
+    batch_size: int = 64
+
+
+def load_finished_run(run_dir: Path, device: str):
+    """(config, model, tokenizer, strategy parts) of a finished run, ready to evaluate."""
+    from benchmark.config import TrainConfig
+    from benchmark.models import build_model
+    from benchmark.streams import StreamSpec
+    from benchmark.tasks import register_subset
+    from benchmark.text import Tokenizer
+    from strategies import StrategyContext, get_strategy
+
+    cfg_path, model_path = run_dir / "config.json", run_dir / "model.pt"
+    if not cfg_path.is_file() or not model_path.is_file():
+        raise UserError(f"{run_dir} has no config.json and model.pt; pass a finished run folder "
+                        "(results/<stream>/<strategy>/seed<N>)")
+    config = json.loads(cfg_path.read_text(encoding="utf-8"))
+    for name, src in config.get("stream_sources", {}).items():
+        register_subset(name, src["task"])
+    train = TrainConfig(**config["train"])
+    tokenizer = Tokenizer()
+    model = build_model(train.model_size, len(tokenizer)).to(device)
+    try:
+        saved = torch.load(model_path, weights_only=True, map_location=device)
+        model.load_state_dict(saved["model"])
+    except Exception as exc:  # noqa: BLE001 -- any unreadable file gets the same answer
+        raise UserError(f"cannot load {model_path} ({type(exc).__name__}); it is corrupt or from "
+                        "another suite version: rerun the run") from None
+    info = get_strategy(config["run"]["strategy"])
+    stream = StreamSpec(config["run"]["stream"], [tuple(e) for e in config["stream_experiences"]])
+    ctx = StrategyContext(model, tokenizer, stream, train, device, lambda *_: None,
+                          config["run"]["seed"], False)
+    parts = info.build(info.config(**config["strategy"]), ctx)
+    parts.load_state_dict(saved["strategy"])
+    return config, model, tokenizer, parts
+
+
+def evaluate_external(req: EvalRequest, log=print) -> dict:
+    from benchmark.corpora import get_loader, parse_source
+    from benchmark.corpora.prepare import outside_vocabulary, prepare_split
+    from benchmark.evaluation.evaluate import evaluate_task
+    from benchmark.streams import collate, load_subset
+    from benchmark.tasks import SUBSETS, get_task
+
+    run_dir = Path(req.run_dir)
+    spec = get_task(req.task)
+    corpus, root = parse_source(req.data)
+    split = req.split or get_loader(corpus).test_split
+    config, model, tokenizer, parts = load_finished_run(run_dir, req.device)
+    prepared = prepare_split(corpus, root, req.task, split, max_duration=req.max_duration,
+                             skip_bad=req.skip_bad, log=log)
+    rows = prepared.rows
+    unknown = outside_vocabulary(req.task, rows)
+    result = {"run": str(run_dir), "strategy": config["run"]["strategy"], "task": req.task,
+              "corpus": corpus, "root": str(root), "split": split,
+              "utterances": len(rows), "scored": len(rows) - sum(unknown.values()),
+              "outside_vocabulary": dict(unknown.most_common()), "prepare": prepared.summary}
+    # The view of the task: the run's subset of that task if it trained one, else the task id.
+    trained = [s for exp in config["stream_experiences"] for s in exp]
+    view = next((s for s in trained if SUBSETS[s] == req.task), req.task)
+    predictions = []
+    if result["scored"]:
+        ds, kept = load_subset(prepared.root, req.task, split, tokenizer, req.task)
+        order = sorted(range(len(ds)), key=ds.num_frames)
+        items = [(*ds[i], spec.index) for i in order]
+        batches = (collate(items[k:k + req.batch_size])
+                   for k in range(0, len(items), req.batch_size))
+        with parts.eval_context(view):
+            res = evaluate_task(model, tokenizer, spec, batches, req.device)
+        result["metrics"] = res.metrics
+        if spec.kind == "classification":
+            correct = res.metrics["accuracy"] * len(ds)
+            result["accuracy_all_utterances"] = correct / len(rows)
+        predictions = [{"id": kept[i]["id"], "ref": ref, "pred": pred}
+                       for i, ref, pred in zip(order, res.references, res.predictions)]
+    else:
+        result["metrics"] = None
+    out = run_dir / "eval" / f"{corpus}-{req.task}-{split}.json"
+    atomic_write_json(out, result)
+    atomic_write_text(out.with_suffix(".predictions.jsonl"),
+                      "".join(json.dumps(p, sort_keys=True) + "\n" for p in predictions))
+    log(format_result(result))
+    log(f"saved: {out}")
+    return result
+
+
+def format_result(r: dict) -> str:
+    lines = [(f"eval {r['strategy']} model on {r['corpus']}:{r['split']} task {r['task']}: "
+              f"{r['scored']} of {r['utterances']} utterances scored")]
+    if r["outside_vocabulary"]:
+        labels = ", ".join(f"{k} ({v})" for k, v in r["outside_vocabulary"].items())
+        lines.append(f"  labels outside the model's '{r['task']}' vocabulary: {labels}")
+    if r["metrics"] is None:
+        lines.append("  nothing to score: no utterance has a label the model knows")
+    else:
+        lines += [f"  {k:24s} {v:.4f}" for k, v in r["metrics"].items()]
+        if "accuracy_all_utterances" in r:
+            lines.append(f"  {'accuracy_all_utterances':24s} {r['accuracy_all_utterances']:.4f}"
+                         "  (unknown labels counted as errors)")
+    return "\n".join(lines)

@@ -309,6 +309,7 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
             if len(R) == len(stream.experiences) else None
         atomic_write_json(metrics_path, {
             "complete": complete, "incomplete_reason": reason,
+            "resumable": parts.resumable,  # an unfinished run continues with --resume
             "stream": req.stream, "strategy": req.strategy, "seed": req.seed,
             "profile": req.profile, "experiences": [list(e) for e in stream.experiences],
             "eval_subsets": subsets, "trained_at": stream.trained_at(),

@@ -2,8 +2,9 @@
 
 Each run is a subprocess `python -m benchmark.cli run ... --no-progress` with
 OMP_NUM_THREADS=1 and the override `threads=1` (so `--jobs N` uses about N cores), run by N
-local workers. A run whose metrics.json says complete=true is skipped; an incomplete one is
-run again from scratch with --overwrite. Training overrides (TrainConfig keys) go to every
+local workers. A run whose metrics.json says complete=true is skipped; an incomplete one
+continues from its last finished experience with --resume when its strategy supports that and a
+checkpoint is there, else it is run again from scratch with --overwrite. Training overrides (TrainConfig keys) go to every
 run; a strategy option (e.g. sparsity=0.67) goes only to the strategies that have it.
 
 Files: <out>/sweep-<stream>.log (one line per event, appended across sweeps),
@@ -54,6 +55,15 @@ def results_root(req: SweepRequest) -> Path:
     if req.out:
         return Path(req.out)
     return Path("results") if req.profile == "default" else Path("results") / req.profile
+
+
+def can_resume(run_dir: Path) -> bool:
+    """An unfinished run whose strategy checkpoints all its state, with its checkpoint there."""
+    try:
+        m = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(m.get("resumable")) and (run_dir / "checkpoint.pt").is_file()
 
 
 def run_status(run_dir: Path) -> tuple[str, str]:
@@ -143,11 +153,12 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
                "--device", req.device, "--out", str(root), "--no-progress"]
         if req.corpus:
             cmd += ["--corpus", req.corpus]
+        what = "start"
         if status == "incomplete":
-            cmd.append("--overwrite")
+            flag = "--resume" if can_resume(run_dir) else "--overwrite"
+            cmd.append(flag)
+            what = f"rerun (incomplete: {reason}) with {flag}"
         cmd += [*ov, f"threads={threads}"]
-        what = "rerun (incomplete: " + reason + ") with --overwrite" if status == "incomplete" \
-            else "start"
         console = out_dir / f"{strategy}_seed{seed}.out"
         note(f"{what} {strategy} seed{seed}: {' '.join(cmd[1:])}")
         t0 = time.perf_counter()

@@ -63,3 +63,16 @@ def test_bad_requests_fail_before_any_run(tmp_path, kw, msg):
     with pytest.raises(UserError, match=msg):
         sweep(req, log=lambda *a: None)
     assert not (tmp_path / "three_task").exists()
+
+
+def test_incomplete_runs_resume_only_with_a_checkpoint_and_a_resumable_strategy(tmp_path):
+    from benchmark.reporting.sweep import can_resume
+
+    (tmp_path / "metrics.json").write_text(json.dumps({"complete": False, "resumable": True}))
+    assert not can_resume(tmp_path)  # no checkpoint: nothing to continue from
+    (tmp_path / "checkpoint.pt").write_bytes(b"x")
+    assert can_resume(tmp_path)
+    (tmp_path / "metrics.json").write_text(json.dumps({"complete": False, "resumable": False}))
+    assert not can_resume(tmp_path)  # e.g. packnet: its state is not checkpointed
+    (tmp_path / "metrics.json").write_text("{broken")
+    assert not can_resume(tmp_path)

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmark.corpora import jsonl  # noqa: F401 -- each import registers a loader
+# each import registers a loader
+from benchmark.corpora import (  # noqa: F401
+    common_voice,
+    fsc,
+    iemocap,
+    jsonl,
+    librispeech,
+    slurp,
+    speech_commands,
+)
 from benchmark.corpora.base import LOADERS, Utterance, get_loader, load_utterances
 from benchmark.errors import UserError
-
-for _name in ("speech_commands", "librispeech", "common_voice", "slurp", "iemocap", "fsc"):
-    try:
-        __import__(f"benchmark.corpora.{_name}")
-    except ModuleNotFoundError as _exc:  # pragma: no cover -- only while a loader is written
-        if _exc.name != f"benchmark.corpora.{_name}":
-            raise
 
 
 def parse_source(text: str) -> tuple[str, Path]:

@@ -28,8 +28,14 @@ class Speaker:
 
         wave = self.engine.synth(text, voice).astype(np.float32) / 32768.0
         if sample_rate != ESPEAK_RATE:
-            wave = torchaudio.functional.resample(torch.from_numpy(wave), ESPEAK_RATE,
-                                                  sample_rate).numpy()
+            # one thread: resampling a short clip on 2 threads next to other work was 20x slower
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                wave = torchaudio.functional.resample(torch.from_numpy(wave), ESPEAK_RATE,
+                                                      sample_rate).numpy()
+            finally:
+                torch.set_num_threads(threads)
         if channels > 1:
             wave = np.stack([wave] * channels, axis=1)
         path.parent.mkdir(parents=True, exist_ok=True)

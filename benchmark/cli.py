@@ -70,7 +70,7 @@ def _cmd_eval(args) -> None:
 
     evaluate_external(EvalRequest(run_dir=args.run, task=args.task, data=args.data,
                                   split=args.split, max_duration=args.max_duration,
-                                  skip_bad=args.skip_bad, device=args.device))
+                                  skip_bad=args.skip_bad, device=args.device, out=args.out))
 
 
 def _cmd_compress(args) -> None:
@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-duration", type=float, default=30.0, help="skip longer files (s)")
     ev.add_argument("--skip-bad", action="store_true", help="skip unreadable audio files")
     ev.add_argument("--device", default="cpu")
+    ev.add_argument("--out", default=None, help="results folder (default RUN_DIR/eval)")
     ev.set_defaults(func=_cmd_eval)
 
     c = sub.add_parser("compress", help="subnetworks vs the unpruned multi-task model (IMP sweep)")

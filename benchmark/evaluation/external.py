@@ -5,7 +5,8 @@ The model is evaluated the way the run evaluated it: with the strategy's view fo
 vocabulary does not have can't be predicted; they are listed and counted, not a crash:
 - `metrics` are computed on the utterances with known labels;
 - `accuracy_all_utterances` counts the unknown-label ones as errors (the honest headline).
-Writes RUN_DIR/eval/<corpus>-<task>-<split>.json and the per-utterance predictions next to it.
+Writes <corpus>-<task>-<split>.json and the per-utterance predictions next to it, in RUN_DIR/eval
+unless told otherwise.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class EvalRequest:
     skip_bad: bool = False
     device: str = "cpu"
     batch_size: int = 64
+    out: str | None = None  # folder for the results (default RUN_DIR/eval)
 
 
 def load_finished_run(run_dir: Path, device: str):
@@ -105,7 +107,7 @@ def evaluate_external(req: EvalRequest, log=print) -> dict:
                        for i, ref, pred in zip(order, res.references, res.predictions)]
     else:
         result["metrics"] = None
-    out = run_dir / "eval" / f"{corpus}-{req.task}-{split}.json"
+    out = Path(req.out or run_dir / "eval") / f"{corpus}-{req.task}-{split}.json"
     atomic_write_json(out, result)
     atomic_write_text(out.with_suffix(".predictions.jsonl"),
                       "".join(json.dumps(p, sort_keys=True) + "\n" for p in predictions))

@@ -115,7 +115,8 @@ def test_bad_toml_and_missing_file(tmp_path, capsys):
 def test_user_stream_run_then_eval(corpora, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SLU_BENCHMARK_CACHE", str(tmp_path / "cache"))
     run_dir = run(RunRequest(stream=str(corpora / "real_three.yaml"), strategy="subnet",
-                             profile="quick", out=str(tmp_path / "runs"), progress=False),
+                             profile="quick", out=str(tmp_path / "runs"), progress=False,
+                             overrides=["epochs=1"]),
                   log=lambda m: None)
     assert run_dir == tmp_path / "runs" / "real_three" / "subnet" / "seed0"
     metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -155,3 +155,12 @@ def test_eval_errors(tmp_path, capsys):
     assert rc == 2 and "has no config.json and model.pt" in capsys.readouterr().err
     rc = main(["eval", "--run", str(tmp_path), "--task", "scr", "--data", "/x"])
     assert rc == 2 and "--data must look like CORPUS:/path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["real_three.yaml", "real_and_synthetic.toml"])
+def test_shipped_example_streams_parse(name):
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "examples" / "streams" / name
+    _, exps, sources = read_stream_file(path)
+    assert exps and set(s for e in exps for s in e) == set(sources)

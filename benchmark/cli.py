@@ -27,7 +27,8 @@ def _cmd_run(args) -> None:
     run(RunRequest(stream=args.stream, strategy=args.strategy, seed=args.seed,
                    profile=args.profile, device=args.device, out=args.out, corpus=args.corpus,
                    order=order, overrides=args.overrides, overwrite=args.overwrite,
-                   resume=args.resume, progress=not args.no_progress))
+                   resume=args.resume, progress=not args.no_progress,
+                   skip_bad=args.skip_bad))
 
 
 def _cmd_list(args) -> None:
@@ -138,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     r.add_argument("--resume", action="store_true", help="continue after the last experience")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--skip-bad", action="store_true",
+                   help="stream files: skip unreadable audio files instead of stopping")
     r.add_argument("overrides", nargs="*", help="key=value training/strategy overrides")
     r.set_defaults(func=_cmd_run)
 

@@ -50,6 +50,7 @@ class RunRequest:
     overwrite: bool = False
     resume: bool = False
     progress: bool = True
+    skip_bad: bool = False  # user streams: skip unreadable audio files (else stop, naming one)
 
 
 def seed_everything(seed: int) -> None:
@@ -232,7 +233,7 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
     if stream.sources:  # a user stream file: real corpora are decoded and cached on first use
         from benchmark.stream_file import prepare_sources
 
-        locations, prepared = prepare_sources(stream, corpus, say)
+        locations, prepared = prepare_sources(stream, corpus, say, req.skip_bad)
         atomic_write_json(run_dir / "sources.json", prepared)
 
     tokenizer = Tokenizer()

@@ -178,7 +178,8 @@ def _source(path: Path, name: object, spec: object, default_max: float) -> Sourc
     return Source(name, task, corpus, root=str(root_path), **splits, **fields)
 
 
-def prepare_sources(spec, corpus: Path | None, log=print) -> tuple[dict, dict]:
+def prepare_sources(spec, corpus: Path | None, log=print,
+                    skip_bad: bool = False) -> tuple[dict, dict]:
     """(locations, prepare summaries) of every subset of a user stream (locations as in
     benchmark.streams.Locations); real-corpus splits are decoded and cached on first use."""
     from benchmark.corpora.prepare import prepare_split
@@ -192,7 +193,8 @@ def prepare_sources(spec, corpus: Path | None, log=print) -> tuple[dict, dict]:
             continue
         for split, split_name in (("train", src.train_split), ("test", src.test_split)):
             prepared = prepare_split(src.corpus, src.root, src.task, split_name,
-                                     max_duration=src.max_duration, skip_bad=src.skip_bad,
+                                     max_duration=src.max_duration,
+                                     skip_bad=src.skip_bad or skip_bad,
                                      log=log)
             where[name, split] = (prepared.root, src.task, split_name)
             summaries[f"{name}/{split}"] = prepared.summary

@@ -81,7 +81,7 @@ def prepare_split(corpus: str, data_root: str | Path, task: str, split: str, *,
         if isinstance(res, str):
             if not skip_bad:
                 raise UserError(f"{corpus}: cannot use {utt.audio} ({res}); fix or remove it, or "
-                                "pass skip_bad to skip unreadable files")
+                                "skip such files (--skip-bad, or skip_bad: true in the source)")
             bad.append(f"{utt.audio}: {res}")
             continue
         fbank, duration, sr = res

@@ -104,7 +104,7 @@ def test_bad_audio_names_the_file_or_is_skipped(manifest_root, tmp_path):
             {"audio": "broken.wav", "task": "ic", "label": "alarm_set"},
             {"audio": "missing.wav", "task": "ic", "label": "alarm_set"}]
     (root / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with pytest.raises(UserError, match=r"cannot use .*broken.wav .*skip_bad"):
+    with pytest.raises(UserError, match=r"cannot use .*broken.wav .*--skip-bad"):
         prepare_split("jsonl", root, "ic", "test", cache_dir=tmp_path / "c", log=lambda m: None)
     p = prepare_split("jsonl", root, "ic", "test", skip_bad=True, cache_dir=tmp_path / "c",
                       log=lambda m: None)

@@ -163,4 +163,24 @@ def test_shipped_example_streams_parse(name):
 
     path = Path(__file__).parents[2] / "examples" / "streams" / name
     _, exps, sources = read_stream_file(path)
-    assert exps and set(s for e in exps for s in e) == set(sources)
+    assert exps and {s for e in exps for s in e} == set(sources)
+
+
+def test_run_stops_on_a_bad_audio_file_and_names_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SLU_BENCHMARK_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "broken.wav").write_bytes(b"RIFF\x00\x00")
+    row = '{"audio": "broken.wav", "task": "er", "label": "happy"}\n'
+    for split in ("train", "test"):
+        (tmp_path / "data" / f"{split}.jsonl").write_text(row)
+    (tmp_path / "s.yaml").write_text("experiences: [[er_mine]]\n"
+                                     "sources: {er_mine: {task: er, corpus: jsonl, root: data}}\n")
+    rc = main(["run", "--stream", str(tmp_path / "s.yaml"), "--strategy", "naive",
+               "--profile", "quick", "--out", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "broken.wav" in err and "--skip-bad" in err
+    # --skip-bad skips it; with nothing left the run stops with one line, not a traceback
+    rc = main(["run", "--stream", str(tmp_path / "s.yaml"), "--strategy", "naive",
+               "--profile", "quick", "--out", str(tmp_path / "runs"), "--skip-bad"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "every file of er/train was skipped" in err

@@ -297,7 +297,7 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
                                 train.eval_batch_size)
     atomic_write_json(run_dir / "config.json", config)
     atomic_write_json(run_dir / "environment.json", environment(req.device))
-    say(f"run {req.stream}/{req.strategy}/seed{req.seed} profile={req.profile}: "
+    say(f"run {Path(req.stream).stem}/{req.strategy}/seed{req.seed} profile={req.profile}: "
         f"{len(stream.experiences)} experiences, train sizes {built.train_sizes}, "
         f"model {train.model_size} {params['total']:,} params")
     baseline_scores = [primary_score(TASKS[SUBSETS[s]], baseline[s]) for s in subsets]

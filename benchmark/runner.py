@@ -262,6 +262,10 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
               "stream_experiences": [list(e) for e in stream.experiences]}
     if stream.sources:
         config["stream_sources"] = {n: src.as_dict() for n, src in stream.sources.items()}
+        # the cache folder names carry a hash of the files read: --resume after the data
+        # changed is refused like any other config change
+        config["prepared_data"] = {f"{s}/{split}": Path(loc[0]).name
+                                   for (s, split), loc in sorted(locations.items())}
     print_ = fingerprint(config)
     subsets = stream.eval_subsets
     params = count_parameters(model)

@@ -1,7 +1,7 @@
 """User-defined streams: a YAML or TOML file that mixes sources into experiences.
 
     # my_stream.yaml  (run: benchmark run --stream my_stream.yaml --strategy subnet)
-    name: real_three                 # optional; default: the file name
+    name: real_three                 # optional label; results go to results/<file name>/
     max_duration: 20.0               # optional; files longer than this (s) are skipped
     experiences:                     # in training order; a list trains its sources together
       - [er_iemocap]
@@ -15,7 +15,9 @@
       asr_synth:  {task: asr, corpus: synthslu7, subset: asr}   # the built-in synthetic corpus
 
 A source name becomes the subset name in results (a column of the accuracy matrix). `root` may be
-relative to the stream file. Each source's test split is evaluated after every experience.
+relative to the stream file. Every source must be in an experience; each source's test split is
+evaluated after every experience. `max_train`/`max_test` keep a seeded random sample of the
+utterances whose labels the task vocabulary has, drawn before any audio is decoded.
 Keys a source may have are in SOURCE_KEYS; anything else is an error that lists them.
 """
 from __future__ import annotations
@@ -95,6 +97,10 @@ def read_stream_file(path: str | Path) -> tuple[str, list[tuple[str, ...]], dict
                 raise UserError(f"{path}: experience {i} names unknown source '{s}'; sources: "
                                 f"{', '.join(sources)}")
         experiences.append(tuple(exp))
+    unused = [s for s in sources if not any(s in exp for exp in experiences)]
+    if unused:
+        raise UserError(f"{path}: source '{unused[0]}' is in no experience; add it to one or "
+                        "remove it")
     for name, src in sources.items():
         register_subset(name, src.task)
     return str(doc.get("name", path.stem)), experiences, sources
@@ -149,6 +155,11 @@ def _source(path: Path, name: object, spec: object, default_max: float) -> Sourc
         raise UserError(f"{where}: skip_bad must be true or false")
     fields["skip_bad"] = spec.get("skip_bad", False)
     if corpus == "synthslu7":
+        ignored = [k for k in ("root", "train_split", "test_split", "max_duration", "skip_bad")
+                   if k in spec]
+        if ignored:
+            raise UserError(f"{where}: '{ignored[0]}' does not apply to synthslu7 (its corpus "
+                            "is the profile's, already cut and decoded)")
         subset = spec.get("subset", task)
         if BUILTIN_SUBSETS.get(subset) != task:
             raise UserError(f"{where}: synthslu7 has no subset '{subset}' for task '{task}'")
@@ -175,6 +186,9 @@ def _source(path: Path, name: object, spec: object, default_max: float) -> Sourc
             raise UserError(f"{where}: {key} '{value}' is not a split of {corpus}: "
                             f"{', '.join(info.splits)}")
         splits[key] = value
+    if splits["train_split"] == splits["test_split"]:
+        raise UserError(f"{where}: train_split and test_split are both '{value}'; a model "
+                        "would be tested on its training data")
     return Source(name, task, corpus, root=str(root_path), **splits, **fields)
 
 
@@ -191,11 +205,11 @@ def prepare_sources(spec, corpus: Path | None, log=print,
             for split in ("train", "test"):
                 where[name, split] = (corpus, src.subset, split)
             continue
-        for split, split_name in (("train", src.train_split), ("test", src.test_split)):
+        for split, split_name, limit in (("train", src.train_split, src.max_train),
+                                         ("test", src.test_split, src.max_test)):
             prepared = prepare_split(src.corpus, src.root, src.task, split_name,
                                      max_duration=src.max_duration,
-                                     skip_bad=src.skip_bad or skip_bad,
-                                     log=log)
+                                     skip_bad=src.skip_bad or skip_bad, limit=limit, log=log)
             where[name, split] = (prepared.root, src.task, split_name)
             summaries[f"{name}/{split}"] = prepared.summary
     return where, summaries

@@ -17,6 +17,9 @@ Language: the locale's language subtag, lower-cased (`en` -> en, `fy-NL` -> fy, 
 their code: the caching/eval layer reports and filters labels outside the vocabulary. The locale
 comes from the `locale` column when present, else from the folder name.
 
+ASR reads one English locale folder only: the suite's ASR vocabulary is a-z and apostrophe, and
+other languages' letters would be stripped into garbage targets (an error says so).
+
 Audio: `clips/X.mp3` (soundfile 0.14 decodes mp3). If it is absent but `clips/X.wav` or
 `clips/X.flac` exists (clips converted by the user), that file is used. Rows whose clip is missing
 entirely are kept: the caching layer reports missing files instead of shrinking the set silently.
@@ -37,8 +40,14 @@ _COLUMNS = ("client_id", "path", "sentence")
 @register_loader("common_voice", "Mozilla Common Voice: ROOT/<locale>/<split>.tsv + clips/",
                  tasks=("lid", "asr"), splits=SPLITS, train_split="train", test_split="test")
 def load(root: Path, task: str, split: str) -> list[Utterance]:
+    folders = _locale_folders(root)
+    if task == "asr" and [f.name.split("-")[0].lower() for f in folders] != ["en"]:
+        # normalize_text keeps a-z and apostrophes only: other languages' transcripts would
+        # lose their letters (Größe -> gr e) and become silent garbage targets
+        raise UserError("common_voice: asr reads English only (the ASR vocabulary is a-z and "
+                        f"'); pass the en locale folder, not {root}")
     utts = []
-    for folder in _locale_folders(root):
+    for folder in folders:
         tsv = require(folder / f"{split}.tsv", "common_voice", "each locale folder needs the "
                       "release's train/dev/test/validated.tsv; re-extract that locale")
         converted = _converted_clips(folder / "clips")

@@ -75,5 +75,6 @@ def _utterance(row: dict, base: Path, default_id: str, where: str) -> Utterance:
     audio = Path(row["audio"])
     return Utterance(id=str(row.get("id", default_id)), audio=audio if audio.is_absolute()
                      else (base / audio).resolve(), task=row["task"], label=row.get("label"),
-                     text=row.get("text", ""), entities=entities,
-                     speaker=str(row.get("speaker", "")), language=str(row.get("language", "en")))
+                     text=row.get("text") or "", entities=entities,
+                     speaker=str(row.get("speaker") or ""),
+                     language=str(row.get("language") or "en"))

@@ -10,6 +10,7 @@ listed file's size and mtime: edit the corpus and it is re-read; run twice and i
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import multiprocessing as mp
@@ -53,28 +54,73 @@ class PreparedSplit:
 
 def outside_vocabulary(task: str, rows: list[dict]) -> Counter:
     """Classification labels of `rows` that the task vocabulary does not have, with counts."""
-    spec = TASKS[task]
-    if spec.kind != "classification":
-        return Counter()
-    return Counter(r["label"] for r in rows if r["label"] not in spec.labels)
+    return _outside(task, [r["label"] for r in rows])
 
 
 def prepare_split(corpus: str, data_root: str | Path, task: str, split: str, *,
                   max_duration: float = DEFAULT_MAX_DURATION, skip_bad: bool = False,
-                  cache_dir: str | Path | None = None, jobs: int | None = None,
+                  limit: int = 0, cache_dir: str | Path | None = None, jobs: int | None = None,
                   log=print) -> PreparedSplit:
-    """Features of one corpus split, computed once and cached (see the module docstring)."""
-    utts = load_utterances(corpus, data_root, task, split)
+    """Features of one corpus split, computed once and cached (see the module docstring).
+
+    limit > 0 keeps a seeded random sample of at most `limit` utterances whose labels the task
+    vocabulary has (the only ones a model can train on), chosen *before* decoding, so capping a
+    huge split (Common Voice) costs only what is kept. limit = 0 keeps everything, labels
+    outside the vocabulary included (they are reported; `benchmark eval` scores them).
+    """
+    listed = load_utterances(corpus, data_root, task, split)
+    unknown_listed = _outside(task, [u.label for u in listed])
+    utts = _sample(task, listed, limit)
     key = _cache_key(corpus, Path(data_root).expanduser().resolve(), task, split, max_duration,
-                     utts)
+                     skip_bad, limit, utts)
     out = Path(cache_dir or default_cache_dir()) / f"{corpus}-{task}-{split}-{key[:12]}"
     done = out / "prepared.json"
-    if done.is_file():
-        summary = json.loads(done.read_text(encoding="utf-8"))
-        if summary.get("complete") and summary.get("skip_bad") == skip_bad:
+    out.mkdir(parents=True, exist_ok=True)
+    # One process prepares a split at a time (e.g. `benchmark sweep --jobs 3` on a stream file);
+    # the others wait here, then find the finished cache.
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _cached(out, task, split):
+            summary = json.loads(done.read_text(encoding="utf-8"))
             return PreparedSplit(out, corpus, task, split, summary)
+        done.unlink(missing_ok=True)
+        return _prepare(corpus, data_root, task, split, listed, unknown_listed, utts, out,
+                        max_duration, skip_bad, limit, jobs, log)
+
+
+def _cached(out: Path, task: str, split: str) -> bool:
+    try:
+        summary = json.loads((out / "prepared.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(summary.get("complete")) and (out / "features" / task / f"{split}.pt").is_file() \
+        and (out / "manifests" / task / f"{split}.jsonl").is_file()
+
+
+def _outside(task: str, labels: list) -> Counter:
+    spec = TASKS[task]
+    if spec.kind != "classification":
+        return Counter()
+    return Counter(label for label in labels if label not in spec.labels)
+
+
+def _sample(task: str, utts: list[Utterance], limit: int) -> list[Utterance]:
+    if not limit:
+        return utts
+    spec = TASKS[task]
+    usable = [u for u in utts if spec.kind != "classification" or u.label in spec.labels]
+    if len(usable) <= limit:
+        return usable
+    # Loaders list files grouped (by word, locale, speaker): the first N would be one class.
+    pick = torch.randperm(len(usable), generator=torch.Generator().manual_seed(0))[:limit]
+    return [usable[i] for i in sorted(pick.tolist())]
+
+
+def _prepare(corpus, data_root, task, split, listed, unknown_listed, utts, out, max_duration,
+             skip_bad, limit, jobs, log) -> PreparedSplit:
     t0 = time.perf_counter()
-    log(f"[{corpus}] {task}/{split}: reading {len(utts)} files from {data_root}")
+    log(f"[{corpus}] {task}/{split}: reading {len(utts)} files from {data_root}"
+        + (f" (a sample of {len(listed)})" if len(utts) < len(listed) else ""))
     results = _features(utts, jobs)
     rows, feats, bad, long_ = [], [], [], []
     for utt, res in zip(utts, results):
@@ -96,31 +142,36 @@ def prepare_split(corpus: str, data_root: str | Path, task: str, split: str, *,
     offsets = torch.tensor([0] + [f.shape[0] for f in feats]).cumsum(0)
     fpath = out / "features" / task / f"{split}.pt"
     fpath.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"ids": [r["id"] for r in rows], "feats": torch.cat(feats).half(),
+    torch.save({"ids": [r["id"] for r in rows], "feats": torch.cat(feats),
                 "offsets": offsets}, fpath.with_name(fpath.name + ".tmp"))
+    del feats
     os.replace(fpath.with_name(fpath.name + ".tmp"), fpath)
     write_manifest(out / "manifests" / task / f"{split}.jsonl", rows)
     unknown = outside_vocabulary(task, rows)
+    shown = unknown or unknown_listed  # a capped sample holds only known labels
     summary = {
         "complete": True, "corpus": corpus, "root": str(data_root), "task": task, "split": split,
-        "max_duration": max_duration, "skip_bad": skip_bad, "listed": len(utts),
-        "kept": len(rows), "hours": round(sum(r["duration"] for r in rows) / 3600, 4),
+        "max_duration": max_duration, "skip_bad": skip_bad, "limit": limit,
+        "listed": len(listed), "outside_vocabulary_listed": dict(unknown_listed.most_common()),
+        "decoded": len(utts), "kept": len(rows),
+        "hours": round(sum(r["duration"] for r in rows) / 3600, 4),
         "skipped_too_long": len(long_), "skipped_unreadable": len(bad),
         "examples_too_long": long_[:5], "examples_unreadable": bad[:5],
         "outside_vocabulary": dict(unknown.most_common()),
         "seconds": round(time.perf_counter() - t0, 2)}
-    atomic_write_text(done, json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out / "prepared.json", json.dumps(summary, indent=2) + "\n")
     log(f"[{corpus}] {task}/{split}: kept {len(rows)} of {len(utts)} ({summary['hours']} h); "
         f"skipped {len(long_)} over {max_duration}s and {len(bad)} unreadable"
-        + (f"; {sum(unknown.values())} with labels outside the task vocabulary "
-           f"({', '.join(list(unknown)[:5])}{'...' if len(unknown) > 5 else ''})" if unknown
+        + (f"; {sum(shown.values())} with labels outside the task vocabulary "
+           f"({', '.join(list(shown)[:5])}{'...' if len(shown) > 5 else ''})" if shown
            else "") + f" [{summary['seconds']}s]")
     return PreparedSplit(out, corpus, task, split, summary)
 
 
-def _cache_key(corpus, root, task, split, max_duration, utts: list[Utterance]) -> str:
-    h = hashlib.sha256(json.dumps([PREP_VERSION, corpus, str(root), task, split,
-                                   max_duration]).encode())
+def _cache_key(corpus, root, task, split, max_duration, skip_bad, limit,
+               utts: list[Utterance]) -> str:
+    h = hashlib.sha256(json.dumps([PREP_VERSION, corpus, str(root), task, split, max_duration,
+                                   skip_bad, limit]).encode())
     for u in utts:
         try:
             st = u.audio.stat()
@@ -161,7 +212,8 @@ def _one(path: str) -> tuple[torch.Tensor, float, int] | str:
         wave, sr, duration = read_audio(Path(path))
     except Exception as exc:  # noqa: BLE001 -- libsndfile raises several types; name the reason
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}"
-    return compute_fbank(wave, SAMPLE_RATE), duration, sr
+    # fp16 as cached: halves what the pool sends back and what waits for the final concat
+    return compute_fbank(wave, SAMPLE_RATE).half(), duration, sr
 
 
 def _init_worker() -> None:

@@ -31,9 +31,12 @@ PRIMARY_METRIC: dict[str, tuple[str, str]] = {
     "entities": ("entity_f1", "higher"),
 }
 
-# Most tokens generated per utterance (eos included). Fixed per task kind, never derived from the
-# batch, so a result does not depend on how the test set was batched.
+# Most tokens generated per utterance (eos included), per task kind. Never derived from the
+# references. Transcripts may also grow with the audio: at least 0.2 characters per input frame
+# (20 chars/s of speech, above fast read speech's ~15), so 35-s LibriSpeech utterances are not cut
+# at 200 characters; SynthSLU-7 utterances (< 10 s) stay under the fixed 200.
 DEFAULT_MAX_LEN = {"classification": 3, "entities": 100, "transcription": 200}
+CHARS_PER_FRAME = 0.2
 
 PROMPT_LEN = 2  # `<sot> <|task|>`
 
@@ -132,7 +135,10 @@ def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
             for batch in batches:
                 x, y = batch[0].to(device), batch[1].to(device)
                 enc = model(x)
-                ids = model.greedy_decode(enc, y[:, :PROMPT_LEN], limit, eos_id=tokenizer.eos_id)
+                n = limit
+                if max_len is None and spec.kind == "transcription":
+                    n = max(limit, int(CHARS_PER_FRAME * x.shape[1]))
+                ids = model.greedy_decode(enc, y[:, :PROMPT_LEN], n, eos_id=tokenizer.eos_id)
                 preds += [tokenizer.decode(spec, row) for row in ids]
                 refs += [tokenizer.decode(spec, row) for row in y[:, PROMPT_LEN:].tolist()]
     finally:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.errors import UserError
-from benchmark.tasks import SUBSETS, TASKS
+from benchmark.tasks import SUBSETS, TASKS, register_subset
 
 # overrides that change speed, not results: left out of variant labels
 NEUTRAL_OVERRIDES = ("threads=",)
@@ -123,6 +123,9 @@ def load_runs(paths: list[str | Path]) -> tuple[list[Run], list[tuple[Path, str]
             config = json.loads(cp.read_text()) if cp.exists() else {}
         except json.JSONDecodeError:
             config = {}
+        for name, src in config.get("stream_sources", {}).items():  # user streams' subsets
+            if isinstance(src, dict) and src.get("task") in TASKS:
+                register_subset(name, src["task"])
         runs.append(Run(mp.parent, m, config))
     assign_groups(runs)
     newest: dict[tuple, Run] = {}

@@ -34,13 +34,21 @@ def test_lid_labels_are_language_subtags_from_every_locale(root):
 
 def test_asr_text_and_splits(root):
     for split in ("dev", "test", "validated"):
-        utts = load_utterances("common_voice", root, "asr", split)
-        assert {(u.language, u.audio.stem, u.text) for u in utts} == _expected(split)
+        utts = load_utterances("common_voice", root / "en", "asr", split)
+        assert {(u.language, u.audio.stem, u.text) for u in utts} == {
+            e for e in _expected(split) if e[0] == "en"}
         assert all(u.label is None and u.task == "asr" for u in utts)
 
 
+def test_asr_refuses_non_english_locales(root):
+    # the ASR vocabulary is a-z and apostrophe: German or Portuguese text would be mangled
+    for where in (root, root / "de"):
+        with pytest.raises(UserError, match="asr reads English only"):
+            load_utterances("common_voice", where, "asr", "dev")
+
+
 def test_mp3_clips_and_converted_wav_fallback(root):
-    utts = load_utterances("common_voice", root, "asr", "validated")
+    utts = load_utterances("common_voice", root, "lid", "validated")
     assert all(u.audio.is_absolute() and u.audio.is_file() for u in utts)
     wavs = [u for u in utts if u.audio.suffix == ".wav"]
     assert [(u.language, u.audio.stem) for u in wavs] == [layout.CONVERTED]
@@ -64,10 +72,10 @@ def test_errors(root, tmp_path):
     shutil.copytree(root / "de", tmp_path / "de")
     (tmp_path / "de" / "dev.tsv").unlink()
     with pytest.raises(UserError, match=r"missing .*de/dev\.tsv; each locale folder needs"):
-        load_utterances("common_voice", tmp_path, "asr", "dev")
+        load_utterances("common_voice", tmp_path, "lid", "dev")
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match=r"no locale folders .* pass the extracted cv-corpus"):
-        load_utterances("common_voice", tmp_path / "empty", "asr", "dev")
+        load_utterances("common_voice", tmp_path / "empty", "lid", "dev")
     with pytest.raises(UserError, match="has no task 'scr'; it provides: lid, asr"):
         load_utterances("common_voice", root, "scr", "train")
     with pytest.raises(UserError, match="has no split 'other'; valid splits: train, dev"):

@@ -38,6 +38,8 @@ def test_one_utterance_per_recording_with_scenario_action_labels(root):
     # outside the suite's vocabulary keep their SLURP name
     assert {x.label for x in train.values() if x.id.startswith("1009-")} == {"iot_hue_lightup"}
     assert "iot_hue_lightup" not in INTENTS and "iot_hue_lightson" in INTENTS
+    # SLURP spells the lights-on action `hue_lighton`; the suite's intent is iot_hue_lightson
+    assert {x.label for x in train.values() if x.id.startswith("1004-")} == {"iot_hue_lightson"}
     test = _load(root, "ic", "test")
     assert len(test) == 12 and not set(train) & set(test)
     assert {x.label for x in test.values()} - set(INTENTS) == {"general_quirky"}

@@ -96,6 +96,18 @@ def test_prepare_filters_caches_and_reports(manifest_root, tmp_path):
     assert other.root != p.root and other.summary["kept"] == 5
 
 
+def test_limit_samples_known_labels_before_decoding(manifest_root, tmp_path):
+    p = prepare_split("jsonl", manifest_root, "ic", "test", max_duration=10.0, limit=2,
+                      cache_dir=tmp_path, log=lambda m: None)
+    s = p.summary
+    assert (s["listed"], s["decoded"], s["kept"]) == (5, 2, 2)
+    assert s["outside_vocabulary_listed"] == {"greeting_hello": 1}
+    assert all(r["label"] != "greeting_hello" for r in p.rows)
+    again = prepare_split("jsonl", manifest_root, "ic", "test", max_duration=10.0, limit=2,
+                          cache_dir=tmp_path, log=lambda m: None)
+    assert [r["id"] for r in again.rows] == [r["id"] for r in p.rows]  # seeded
+
+
 def test_bad_audio_names_the_file_or_is_skipped(manifest_root, tmp_path):
     root = tmp_path / "bad"
     root.mkdir()

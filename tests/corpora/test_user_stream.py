@@ -92,6 +92,12 @@ BAD = [
     ("experiences: [[a]]\nsources: {a: {task: asr, corpus: synthslu7, subset: ic}}\n",
      "synthslu7 has no subset 'ic' for task 'asr'"),
     ("experiences: [a\n", "invalid YAML"),
+    (("experiences: [[a]]\nsources: {a: {task: er, corpus: iemocap, root: i},\n"
+     "  b: {task: er, corpus: iemocap, root: i}}\n"), "source 'b' is in no experience"),
+    ("experiences: [[a]]\nsources: {a: {task: asr, corpus: synthslu7, root: /x}}\n",
+     "'root' does not apply to synthslu7"),
+    (("experiences: [[a]]\nsources: {a: {task: er, corpus: iemocap, root: i, "
+     "train_split: session5}}\n"), "train_split and test_split are both 'session5'"),
 ]
 
 

@@ -23,7 +23,7 @@ SENTENCES = {
         (1002, "set an alarm for [time : 7 am] [date : tomorrow]", "alarm", "set", (2,)),
         (1003, "what's the weather like in [place_name : london] [date : today]", "weather",
          "query", (3,)),
-        (1004, "turn on the lights in the [house_place : kitchen]", "iot", "hue_lightson", (4,)),
+        (1004, "turn on the lights in the [house_place : kitchen]", "iot", "hue_lighton", (4,)),
         (1005, "switch off the [house_place : bedroom] [device_type : lamp]", "iot",
          "hue_lightoff", (5,)),
         (1006, "play some [music_genre : jazz] by [artist_name : miles davis]", "play", "music",

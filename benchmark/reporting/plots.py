@@ -37,8 +37,9 @@ def save(fig, base: Path) -> list[Path]:
 
 
 def colors_for(labels: list[str]) -> dict[str, tuple]:
-    cmap = plt.get_cmap("tab10")
-    return {lab: cmap(i % 10) for i, lab in enumerate(labels)}
+    # tab10 repeats after 10 labels (11 strategies made naive and si the same blue); tab20 then
+    cmap = plt.get_cmap("tab10" if len(labels) <= 10 else "tab20")
+    return {lab: cmap(i % cmap.N) for i, lab in enumerate(labels)}
 
 
 # marker and dash per variant, so that lines lying on top of each other stay distinguishable

@@ -81,7 +81,7 @@ def _cmd_compress(args) -> None:
         stream=args.stream, target=args.target, per_round=args.per_round,
         round_epochs=args.round_epochs, seed=args.seed, profile=args.profile, device=args.device,
         out=args.out, corpus=args.corpus, overrides=args.overrides,
-        progress=not args.no_progress))
+        progress=not args.no_progress, control=not args.no_control))
     print(f"compression study written to {out / 'compression.json'}")
 
 
@@ -185,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default=None, help="default results/compression/STREAM/seedN")
     c.add_argument("--corpus", default=None)
     c.add_argument("--no-progress", action="store_true")
+    c.add_argument("--no-control", action="store_true",
+                   help="skip the dense control (unpruned model, same extra epochs)")
     c.add_argument("overrides", nargs="*", help="key=value training overrides")
     c.set_defaults(func=_cmd_compress)
 

@@ -255,8 +255,9 @@ def load_compression(paths: list[str | Path]) -> dict[str, list[tuple[str, dict]
 def plot_compression(results: list[tuple[str, dict]], title: str, base: Path,
                      order: list[str] | None = None) -> list[Path] | None:
     """Task metric vs sparsity: one subplot per task (in `order`, else sorted), one line per
-    compression.json, dashed: its unpruned model. Sparsity = fraction of prunable weights
-    removed (benchmark.masks); metrics ×100 in their own units (WER: lower is better)."""
+    compression.json, dashed: its unpruned model, dotted: the dense control (the unpruned model
+    trained on the task for as many extra epochs as the IMP round). Sparsity = fraction of prunable
+    weights removed (benchmark.masks); metrics ×100 in their own units (WER: lower is better)."""
     found = {t for _, r in results for t, v in r.items() if isinstance(v, dict)
              and "sparsity" in v and "metric" in v}
     tasks = [t for t in (order or []) if t in found] + sorted(found - set(order or []))
@@ -280,6 +281,13 @@ def plot_compression(results: list[tuple[str, dict]], title: str, base: Path,
             if cur.get("unpruned") is not None:
                 ax.axhline(100 * cur["unpruned"], color=cmap(i % 10), ls="--", lw=0.8,
                            label=f"{label}, unpruned")
+            ctrl = cur.get("dense_control")
+            if ctrl and len(ctrl["metric"]) == len(cur["sparsity"]):
+                # drawn at the sparsity of the IMP round with the same number of extra epochs
+                yc = 100 * np.asarray(ctrl["metric"], dtype=float)
+                top = max(top, float(np.nanmax(yc)))
+                ax.plot(100 * np.asarray(cur["sparsity"]), yc, ls=":", marker="x", ms=4,
+                        color=cmap(i % 10), label=f"{label}, dense, same extra epochs")
         ax.set_ylim(0, 1.05 * max(100.0, top)) if name in ("wer", "cer") else ax.set_ylim(-3, 103)
         ax.set_title(task, fontsize=10)
         ax.set_ylabel(METRIC_AXIS.get(name, f"{name} (×100)"))

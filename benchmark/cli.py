@@ -49,11 +49,11 @@ def _cmd_list(args) -> None:
             print(f"{'':16s} tasks: {', '.join(info.tasks)}; splits: {splits}; "
                   f"defaults {info.train_split}/{info.test_split}")
     elif args.what == "tasks":
-        from benchmark.tasks import SUBSETS, TASKS
+        from benchmark.tasks import BUILTIN_SUBSETS, TASKS
 
         for t in TASKS.values():
             extra = f"{len(t.labels)} labels" if t.labels else t.kind
-            subsets = [s for s, task in SUBSETS.items() if task == t.id]
+            subsets = [s for s, task in BUILTIN_SUBSETS.items() if task == t.id]
             print(f"{t.id:5s} {t.name:38s} {extra:12s} subsets: {', '.join(subsets)}")
     else:
         from strategies import get_strategy, list_strategies

@@ -35,7 +35,7 @@ from benchmark.data.manifest import (
 from benchmark.data.speakers import build_pools
 from benchmark.data.tts import Espeak
 from benchmark.errors import UserError
-from benchmark.tasks import SUBSETS, TASKS
+from benchmark.tasks import BUILTIN_SUBSETS, TASKS
 
 SPLITS = ("train", "dev", "test")
 MAIN_SUBSETS = tuple(TASKS)  # the seven task subsets; *_new are the adaptation subsets
@@ -235,7 +235,7 @@ def build_corpus(size: str = "default", out: str | Path | None = None, seed: int
     pools = build_pools(seed, spec.main_speakers, spec.shift_speakers)
     ctx = make_context(seed, pools)
     todo, pending = [], []
-    for subset in SUBSETS:
+    for subset in BUILTIN_SUBSETS:
         for split, n in split_sizes(spec, subset).items():
             if _split_done(root, subset, split, n):
                 continue
@@ -264,7 +264,7 @@ def build_corpus(size: str = "default", out: str | Path | None = None, seed: int
     _stats(root)
     from benchmark.data.datacard import write_datacard  # late import: only needed here
 
-    counts = {s: {sp: n for sp, n in split_sizes(spec, s).items()} for s in SUBSETS}
+    counts = {s: {sp: n for sp, n in split_sizes(spec, s).items()} for s in BUILTIN_SUBSETS}
     write_datacard(root, settings | {"jobs": jobs}, pools)
     _checksums(root)
     info = {**settings, "counts": counts, "build_seconds": round(time.time() - t0, 1),

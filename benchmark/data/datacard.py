@@ -6,7 +6,7 @@ from pathlib import Path
 
 from benchmark.data.lexicon import vocabulary
 from benchmark.data.manifest import atomic_write_text, manifest_path, read_manifest
-from benchmark.tasks import SUBSETS, TASKS
+from benchmark.tasks import BUILTIN_SUBSETS, TASKS
 
 SPLITS = ("train", "dev", "test")
 
@@ -19,7 +19,8 @@ def _table(header: list[str], rows: list[list]) -> str:
 
 def summarise(root: str | Path) -> dict:
     """{subset: {split: rows}} read back from the manifests."""
-    return {s: {sp: read_manifest(manifest_path(root, s, sp)) for sp in SPLITS} for s in SUBSETS}
+    return {s: {sp: read_manifest(manifest_path(root, s, sp)) for sp in SPLITS}
+            for s in BUILTIN_SUBSETS}
 
 
 def write_datacard(root: str | Path, settings: dict, pools: dict) -> str:
@@ -28,15 +29,15 @@ def write_datacard(root: str | Path, settings: dict, pools: dict) -> str:
 
     data = summarise(root)
     counts, hours = [], 0.0
-    for s in SUBSETS:
+    for s in BUILTIN_SUBSETS:
         n = [len(data[s][sp]) for sp in SPLITS]
         h = sum(r["duration"] for sp in SPLITS for r in data[s][sp]) / 3600
         spk = [len({r["speaker"] for r in data[s][sp]}) for sp in SPLITS]
         hours += h
-        counts.append([s, SUBSETS[s], *n, f"{h:.2f}", "/".join(map(str, spk))])
+        counts.append([s, BUILTIN_SUBSETS[s], *n, f"{h:.2f}", "/".join(map(str, spk))])
     balance = []
-    for s in SUBSETS:
-        spec = TASKS[SUBSETS[s]]
+    for s in BUILTIN_SUBSETS:
+        spec = TASKS[BUILTIN_SUBSETS[s]]
         if spec.kind != "classification":
             continue
         for sp in ("train", "test"):

@@ -13,9 +13,9 @@ from benchmark.data import audio
 from benchmark.data import sentences as S
 from benchmark.data.speakers import Speaker
 from benchmark.data.tts import ESPEAK_RATE, Espeak
-from benchmark.tasks import ACCENT_VOICES, LANGUAGE_VOICES, SUBSETS, TASKS
+from benchmark.tasks import ACCENT_VOICES, BUILTIN_SUBSETS, LANGUAGE_VOICES, TASKS
 
-SUBSET_CODE = {s: i for i, s in enumerate(SUBSETS)}
+SUBSET_CODE = {s: i for i, s in enumerate(BUILTIN_SUBSETS)}
 SPLIT_CODE = {"train": 0, "dev": 1, "test": 2}
 
 # ER prosody styles, relative to each speaker's own baseline (SSML prosody is relative to the
@@ -61,7 +61,7 @@ def make_utterance(ctx: Context, engine: Espeak, subset: str, split: str, index:
                    ) -> tuple[dict, np.ndarray]:
     """Returns (manifest row without `path`-independent fields missing, int16 16 kHz audio)."""
     rng = np.random.default_rng([ctx.seed, SUBSET_CODE[subset], SPLIT_CODE[split], index])
-    task = SUBSETS[subset]
+    task = BUILTIN_SUBSETS[subset]
     spec = TASKS[task]
     shift = subset.endswith("_new")
     speakers: list[Speaker] = ctx.pools["shift" if shift else "main"][split]

@@ -48,3 +48,15 @@ def say():
     speaker = Speaker()
     yield speaker
     speaker.engine.close()
+
+
+@pytest.fixture(autouse=True)
+def _restore_subsets():
+    """User streams register their source names as subsets (module state); forget them after
+    each test so that no other test sees them."""
+    from benchmark.tasks import SUBSETS
+
+    before = dict(SUBSETS)
+    yield
+    SUBSETS.clear()
+    SUBSETS.update(before)

@@ -12,7 +12,7 @@ from benchmark.data import corpus_is_complete
 from benchmark.data.build import SIZES, split_sizes
 from benchmark.data.features import compute_fbank, load_features, load_stats
 from benchmark.data.manifest import FIELDS, manifest_path, read_manifest
-from benchmark.tasks import ACCENT_VOICES, ENTITY_TYPES, LANGUAGE_VOICES, SUBSETS, TASKS
+from benchmark.tasks import ACCENT_VOICES, BUILTIN_SUBSETS, ENTITY_TYPES, LANGUAGE_VOICES, TASKS
 from benchmark.text import normalize_text
 
 SPLITS = ("train", "dev", "test")
@@ -32,7 +32,7 @@ def test_layout_and_corpus_json(quick_corpus):
     assert not list(quick_corpus.rglob("*.tmp"))
     card = (quick_corpus / "DATACARD.md").read_text()
     assert "SYNTHETIC" in card and "not real emotion" in card
-    for subset in SUBSETS:
+    for subset in BUILTIN_SUBSETS:
         for split, n in split_sizes(SIZES["quick"], subset).items():
             assert len(_rows(quick_corpus, subset, split)) == n == info["counts"][subset][split]
 
@@ -47,7 +47,7 @@ def test_checksums_cover_every_file(quick_corpus):
 
 
 def test_manifest_schema(quick_corpus):
-    for subset, task in SUBSETS.items():
+    for subset, task in BUILTIN_SUBSETS.items():
         spec = TASKS[task]
         for split in SPLITS:
             for row in _rows(quick_corpus, subset, split):
@@ -81,7 +81,7 @@ def test_ner_has_entities_mostly(quick_corpus):
 
 def test_speakers_disjoint(quick_corpus):
     main, shift = set(), set()
-    for subset in SUBSETS:
+    for subset in BUILTIN_SUBSETS:
         per_split = {sp: {r["speaker"] for r in _rows(quick_corpus, subset, sp)} for sp in SPLITS}
         assert not per_split["train"] & per_split["dev"], subset
         assert not per_split["train"] & per_split["test"], subset
@@ -91,7 +91,7 @@ def test_speakers_disjoint(quick_corpus):
 
 
 def test_label_balance(quick_corpus):
-    for subset, task in SUBSETS.items():
+    for subset, task in BUILTIN_SUBSETS.items():
         spec = TASKS[task]
         if spec.kind != "classification":
             continue
@@ -111,7 +111,7 @@ def test_er_text_gives_no_label(quick_corpus):
 
 
 def test_audio_valid(quick_corpus):
-    for subset in SUBSETS:
+    for subset in BUILTIN_SUBSETS:
         for split in SPLITS:
             for row in _rows(quick_corpus, subset, split)[::7]:
                 path = quick_corpus / row["path"]

@@ -396,6 +396,23 @@ def enforce_view(model: nn.Module, dense: Mapping[str, Tensor], mask: Mapping[st
         p.copy_(torch.where(update_mask[n].to(p.device), p, view))
 
 
+def view_of(model: nn.Module, masks: TaskMasks, task) -> contextlib.AbstractContextManager:
+    """The task's masked view, or the dense model when the task has no mask (yet)."""
+    if task not in masks:
+        return contextlib.nullcontext()
+    return task_view(model, masks.get(task))
+
+
+def params_used(model: nn.Module, masks: TaskMasks, task, unmasked: Iterable[str]) -> int | None:
+    """Nonzero prunable weights in the task's mask + every parameter named in `unmasked`
+    (those no mask covers); None when the task has no mask."""
+    if task not in masks:
+        return None
+    names = set(unmasked)
+    return masks.nonzero(task) + sum(p.numel() for n, p in model.named_parameters()
+                                     if n in names)
+
+
 @contextlib.contextmanager
 def task_view(model: nn.Module, mask: Mapping[str, Tensor]) -> Iterator[nn.Module]:
     """Evaluate through a mask: `with task_view(model, mask): model(x)`.

@@ -20,7 +20,6 @@ Conformer. This file reuses the mask code the subnet strategy uses (`benchmark.m
 `MaskedTraining`). Masks are stored as one cumulative bit mask per task (1 bit per prunable
 weight) instead of PackNet's uint8 owner per weight; the two encode the same thing.
 """
-import contextlib
 import copy
 from dataclasses import dataclass, field
 from typing import Literal
@@ -108,19 +107,10 @@ class PackNet(SupervisedPlugin):
                      f"{1 - M.mask_count(owned) / self.masks.total:.3f} of prunable weights free")
 
     def eval_context(self, subset: str):
-        task = SUBSETS[subset]
-        if task not in self.masks:
-            return contextlib.nullcontext()
-        return M.task_view(self.ctx.model, self.masks.get(task))
+        return M.view_of(self.ctx.model, self.masks, SUBSETS[subset])
 
     def params_used(self, subset: str) -> int | None:
-        """Nonzero prunable weights in the task's mask + every parameter no mask covers."""
-        task = SUBSETS[subset]
-        if task not in self.masks:
-            return None
-        names = set(self.shared)
-        return self.masks.nonzero(task) + sum(p.numel() for n, p in
-                                              self.ctx.model.named_parameters() if n in names)
+        return M.params_used(self.ctx.model, self.masks, SUBSETS[subset], self.shared)
 
     def extra_state(self) -> dict:
         # masks counted in bits: 1 bit per prunable weight per task

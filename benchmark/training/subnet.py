@@ -24,7 +24,6 @@ How a task gets its mask, and how the shared weights are trained through it:
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import random
@@ -227,19 +226,10 @@ class SubnetStrategy(SupervisedPlugin):
 
     # -- evaluation and accounting ------------------------------------------------------------
     def eval_context(self, subset: str):
-        task = SUBSETS[subset]
-        if task not in self.masks:
-            return contextlib.nullcontext()
-        return M.task_view(self.ctx.model, self.masks.get(task))
+        return M.view_of(self.ctx.model, self.masks, SUBSETS[subset])
 
     def params_used(self, subset: str) -> int | None:
-        """Nonzero prunable weights in the task's mask + every parameter no mask covers."""
-        task = SUBSETS[subset]
-        if task not in self.masks:
-            return None
-        shared = sum(p.numel() for n, p in self.ctx.model.named_parameters()
-                     if n in set(self.frozen_names))
-        return self.masks.nonzero(task) + shared
+        return M.params_used(self.ctx.model, self.masks, SUBSETS[subset], self.frozen_names)
 
     def extra_state(self) -> dict:
         tasks = self.masks.tasks

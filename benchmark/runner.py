@@ -12,6 +12,7 @@ Outputs in the run folder (`results/<stream>/<strategy>/seed<N>/` by default):
 """
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import hashlib
 import json
@@ -89,7 +90,21 @@ def evaluate_all(model, tokenizer, built: BuiltStream, parts, device: str,
         with parts.eval_context(subset):
             res = evaluate_task(model, tokenizer, spec, loader, device)
         results[subset] = dict(res.metrics, eval_seconds=time.perf_counter() - t0)
+        release_free_memory()
     return results
+
+
+def release_free_memory() -> None:
+    """Hand freed heap memory back to the OS (glibc only; a no-op elsewhere).
+
+    Variable-length batches and KV caches leave glibc's heap fragmented, so without this the
+    resident size of a seven-task run creeps up by ~1 GB over its experiences although live
+    tensors do not grow. Called between experiences and evaluations, where it costs milliseconds.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def changed_parameters(before: dict[str, torch.Tensor], model) -> int:
@@ -339,6 +354,7 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
             t0 = time.perf_counter()
             template.train(exp, eval_streams=[])
             state["train_seconds"].append(time.perf_counter() - t0)
+            release_free_memory()
             state["updated_params"].append(changed_parameters(before, model))
             t0 = time.perf_counter()
             res = evaluate_all(model, tokenizer, built, parts, req.device, train.eval_batch_size)

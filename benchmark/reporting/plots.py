@@ -319,6 +319,42 @@ def _merge_close(pts: list[tuple[str, float, float]]) -> list[tuple[str, float, 
     return [(", ".join(q[0] for q in g), g[0][1], g[0][2]) for g in groups]
 
 
+# label offsets in points, tried in order: right, left, above, below, then further out
+_LABEL_OFFSETS = [(6, 5), (6, -12), (-6, 5), (-6, -12), (0, 9), (0, -16),
+                  (6, 16), (6, -24), (-6, 16), (-6, -24), (0, 24), (0, -30)]
+
+
+def place_labels(ax, pts: list[tuple[str, float, float]]) -> None:
+    """Annotate each (text, x, y) at the first offset whose text box overlaps no label placed
+    before it and no marker; fall back to the first offset if every candidate collides.
+    Greedy, in display space, so it must run after the axis limits are final."""
+    fig = ax.figure
+    fig.canvas.draw()  # the renderer gives real text extents; limits are fixed by now
+    renderer = fig.canvas.get_renderer()
+    ax.set_xlim(ax.get_xlim()), ax.set_ylim(ax.get_ylim())  # freeze autoscale
+    markers = [ax.transData.transform((x, y)) for _, x, y in pts]
+    taken = []
+    for text, x, y in pts:
+        chosen = None
+        for dx, dy in _LABEL_OFFSETS:
+            ha = "right" if dx < 0 else ("center" if dx == 0 else "left")
+            ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
+                              fontsize=8, ha=ha)
+            box = ann.get_window_extent(renderer).expanded(1.05, 1.15)
+            clash = any(box.overlaps(t) for t in taken) or any(
+                box.contains(mx, my) for mx, my in markers)
+            inside = ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
+            if not clash and inside:
+                chosen = (ann, box)
+                break
+            ann.remove()
+        if chosen is None:  # crowded: keep the default spot rather than drop the label
+            ann = ax.annotate(text, (x, y), xytext=_LABEL_OFFSETS[0], textcoords="offset points",
+                              fontsize=8)
+            chosen = (ann, ann.get_window_extent(renderer))
+        taken.append(chosen[1])
+
+
 def plot_acc_vs_cost(summary: pd.DataFrame, title: str, base: Path) -> list[Path]:
     """Final ACC (mean ± std over seeds) vs parameters used per task (left) and vs extra
     memory kept besides the model (right), one labelled point per variant."""
@@ -329,15 +365,14 @@ def plot_acc_vs_cost(summary: pd.DataFrame, title: str, base: Path) -> list[Path
     acc_sd = summary[("ACC", "std")].fillna(0.0)
     panels = [("params used/task", 1e6, "parameters used per task (millions, mean over tasks)"),
               ("extra memory MB", 1.0,
-               ("extra memory besides the model (MB)\nEWC tensors, masks at 1 bit/weight, "
-               "replay features"))]
+               ("extra memory besides the model (MB): importances, gradients,\n"
+               "teacher, masks at 1 bit/weight, stored utterances as features"))]
+    to_label = []
     for ax, (col, div, xlabel) in zip(axes, panels):
         pts = [(lab, summary.at[lab, (col, "mean")] / div, acc[lab]) for lab in labels
                if not pd.isna(summary.at[lab, (col, "mean")])]
         for lab, x, y in pts:
             ax.errorbar(x, y, yerr=acc_sd[lab], fmt="o", color=colors[lab], capsize=3)
-        for text, x, y in _merge_close(pts):
-            ax.annotate(text, (x, y), xytext=(6, 5), textcoords="offset points", fontsize=8)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         ax.margins(x=0.3, y=0.2)
@@ -346,6 +381,9 @@ def plot_acc_vs_cost(summary: pd.DataFrame, title: str, base: Path) -> list[Path
             ax.set_xlim(-0.08 * hi, 1.35 * hi)
             if "joint" in labels:
                 ax.set_title("joint keeps all past data: not shown", fontsize=8)
+        to_label.append((ax, _merge_close(pts)))
     axes[0].set_ylabel("final ACC (score %, mean over tasks)")
     fig.suptitle(title, fontsize=10)
+    for ax, merged in to_label:  # last, once every element that shapes the layout exists
+        place_labels(ax, merged)
     return save(fig, base)

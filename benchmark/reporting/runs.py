@@ -165,36 +165,47 @@ def common_settings(runs: list[Run]) -> str:
 def extra_state_numbers(extra: dict) -> dict[str, float]:
     """Flatten one experience's `extra_state` into named numbers (units in the names).
 
-    replay: utterances and seconds of audio in the buffer; ewc: bytes of importances + saved
-    weights; masks: storage bits (1 bit per prunable weight per task, see benchmark.masks);
-    stored_utterances (joint): utterances kept, i.e. all past training data.
+    Each strategy reports a dict under its own name; whatever of these fields it has becomes
+    '<name> utterances' / '<name> seconds' (a memory of utterances and its audio duration) and
+    '<name> bytes' (tensors it holds: EWC/SI/MAS importances and saved weights, LwF's teacher,
+    GEM's gradients...). Two special entries: masks report storage bits (1 bit per prunable
+    weight per task, see benchmark.masks); joint reports stored_utterances (all past data).
     """
     out: dict[str, float] = {}
-    if "replay" in extra:
-        out["replay utterances"] = extra["replay"].get("utterances", 0)
-        out["replay seconds"] = extra["replay"].get("seconds", 0.0)
-    if "ewc" in extra:
-        out["ewc bytes"] = extra["ewc"].get("bytes", 0)
-    if "masks" in extra:
-        out["mask bits"] = extra["masks"].get("bits", 0)
-    if "stored_utterances" in extra:
-        out["stored utterances"] = extra["stored_utterances"].get("utterances", 0)
+    for name, info in extra.items():
+        if not isinstance(info, dict):
+            continue
+        if name == "masks":
+            out["mask bits"] = info.get("bits", 0)
+        elif name == "stored_utterances":
+            out["stored utterances"] = info.get("utterances", 0)
+        else:
+            for field in ("utterances", "seconds", "bytes"):
+                if field in info:
+                    out[f"{name} {field}"] = info[field]
     return out
 
 
-# Replay keeps cached fbank features: 100 frames/s x 80 mels x 2 bytes (float16, as cached by
-# benchmark.data.features). Labels are not counted (a few bytes per utterance).
+# A memory of utterances is counted as the cached fbank features it needs: 100 frames/s x 80 mels
+# x 2 bytes (float16, as cached by benchmark.data.features). Labels are not counted (a few bytes
+# per utterance).
 REPLAY_BYTES_PER_SECOND = 100 * 80 * 2
+# strategies whose `bytes` already include their utterance memory (gem keeps it as padded
+# tensors and counts them), so its seconds must not be counted a second time
+BYTES_INCLUDE_MEMORY = {"gem"}
 
 
 def extra_memory_bytes(numbers: dict[str, float]) -> float | None:
-    """Extra memory a strategy keeps besides the model, in bytes, where it is countable:
-    EWC tensors, masks (bits / 8), replay buffer (features, see REPLAY_BYTES_PER_SECOND),
-    0 for none. None for joint (keeps all past data; its size is not recorded in bytes)."""
+    """Extra memory a strategy keeps besides the model, in bytes: every '<name> bytes', masks
+    (bits / 8) and utterance memories (seconds, see REPLAY_BYTES_PER_SECOND); 0 for none. None
+    for joint (keeps all past data; its size is not recorded in bytes)."""
     if "stored utterances" in numbers:
         return None
-    total = 0.0
-    total += numbers.get("ewc bytes", 0.0)
-    total += numbers.get("mask bits", 0.0) / 8
-    total += numbers.get("replay seconds", 0.0) * REPLAY_BYTES_PER_SECOND
+    total = numbers.get("mask bits", 0.0) / 8
+    for key, value in numbers.items():
+        name, _, field = key.rpartition(" ")
+        if field == "bytes":
+            total += value
+        elif field == "seconds" and name not in BYTES_INCLUDE_MEMORY:
+            total += value * REPLAY_BYTES_PER_SECOND
     return total

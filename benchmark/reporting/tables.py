@@ -139,17 +139,26 @@ def _si(x: float, unit: str) -> str:
 
 def extra_state_text(row: pd.Series) -> str:
     """The strategy's extra state in words, from the mean numbers of a summary row:
-    'replay 500 utts / 1234 s', 'ewc 12.3 MB', 'masks 0.7 Mbit', 'all past data (1500 utts)'."""
+    'replay 500 utts / 1234 s', 'ewc 12.3 MB', 'agem 800 utts / 1630 s + 1.0 MB',
+    'masks 0.7 Mbit', 'all past data (1500 utts)'."""
     def get(name):
         v = row.get((name, "mean"), np.nan)
         return None if pd.isna(v) else float(v)
 
+    names = dict.fromkeys(c.rpartition(" ")[0] for c, _ in row.index
+                          if c.rpartition(" ")[2] in ("utterances", "seconds", "bytes"))
     parts = []
-    if get("replay utterances") is not None:
-        parts.append(f"replay {get('replay utterances'):.0f} utts / "
-                     f"{get('replay seconds'):.0f} s")
-    if get("ewc bytes") is not None:
-        parts.append(f"ewc {_si(get('ewc bytes'), 'B')}")
+    for name in names:
+        if name in ("stored", "") or all(get(f"{name} {f}") is None
+                                         for f in ("utterances", "seconds", "bytes")):
+            continue
+        pieces = []
+        if get(f"{name} utterances") is not None:
+            pieces.append(f"{get(f'{name} utterances'):.0f} utts / "
+                          f"{get(f'{name} seconds') or 0:.0f} s")
+        if get(f"{name} bytes") is not None:
+            pieces.append(_si(get(f"{name} bytes"), "B"))
+        parts.append(f"{name} {' + '.join(pieces)}")
     if get("mask bits") is not None:
         parts.append(f"masks {_si(get('mask bits'), 'bit')}")
     if get("stored utterances") is not None:

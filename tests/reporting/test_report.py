@@ -145,3 +145,32 @@ def test_writers_escape():
     assert "a\\|b" in to_markdown(df)
     tex = to_latex(df)
     assert r"c\_\%" in tex and r"1 $\pm$ 2" in tex
+
+
+def test_extra_memory_counts_every_strategys_state():
+    from benchmark.reporting.runs import (REPLAY_BYTES_PER_SECOND, extra_memory_bytes,
+                                          extra_state_numbers)
+    from benchmark.reporting.tables import extra_state_text
+
+    def summary_row(numbers):
+        return pd.Series({(k, "mean"): v for k, v in numbers.items()})
+
+    # agem: a memory of utterances (counted as cached features) plus its reference gradient
+    agem = extra_state_numbers({"agem": {"utterances": 10, "seconds": 30.0, "bytes": 4000}})
+    assert extra_memory_bytes(agem) == 30.0 * REPLAY_BYTES_PER_SECOND + 4000
+    assert extra_state_text(summary_row(agem)) == "agem 10 utts / 30 s + 4.0 kB"
+    # gem: the padded memory is already inside its bytes, so seconds are not added again
+    gem = extra_state_numbers({"gem": {"utterances": 10, "seconds": 30.0, "bytes": 9000,
+                                       "tensors": 3}})
+    assert extra_memory_bytes(gem) == 9000
+    # importances only (si/mas/lwf/ewc), masks at 1 bit per weight, and nothing at all
+    assert extra_memory_bytes(extra_state_numbers({"si": {"bytes": 512, "tensors": 4}})) == 512
+    masks = extra_state_numbers({"masks": {"bits": 800, "tasks": 2}})
+    assert extra_memory_bytes(masks) == 100
+    assert extra_state_text(summary_row(masks)) == "masks 800 bit"
+    assert extra_memory_bytes(extra_state_numbers({})) == 0
+    assert extra_state_text(summary_row({})) == "none"
+    # joint keeps all past data: not a countable extra memory
+    joint = extra_state_numbers({"stored_utterances": {"utterances": 1500}})
+    assert extra_memory_bytes(joint) is None
+    assert extra_state_text(summary_row(joint)) == "all past data (1500 utts)"

@@ -12,9 +12,7 @@ Outputs in the run folder (`results/<stream>/<strategy>/seed<N>/` by default):
 """
 from __future__ import annotations
 
-import ctypes
 import dataclasses
-import functools
 import hashlib
 import json
 import os
@@ -30,6 +28,7 @@ from benchmark.config import TrainConfig, apply_overrides, profile_config
 from benchmark.environment import environment
 from benchmark.errors import UserError
 from benchmark.io import atomic_torch_save, atomic_write_json, atomic_write_text
+from benchmark.memory import TrimHeapEvery, map_large_allocations, release_free_memory
 from benchmark.streams import BuiltStream, build_stream, collate, get_stream
 from benchmark.tasks import SUBSETS, TASKS
 from benchmark.text import Tokenizer
@@ -93,26 +92,6 @@ def evaluate_all(model, tokenizer, built: BuiltStream, parts, device: str,
         results[subset] = dict(res.metrics, eval_seconds=time.perf_counter() - t0)
         release_free_memory()
     return results
-
-
-@functools.cache
-def _libc():
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (macOS, musl): nothing to trim
-        return None
-
-
-def release_free_memory() -> None:
-    """Hand freed heap memory back to the OS (glibc's malloc_trim; a no-op elsewhere).
-
-    Variable-length batches and KV caches leave glibc's heap fragmented, so a seven-task run's
-    resident size creeps up over its experiences. Trimming between experiences and evaluations
-    costs milliseconds; on a shortened seven_task run it lowered peak RSS from 2.33 to 2.20 GB.
-    """
-    libc = _libc()
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
 
 
 def changed_parameters(before: dict[str, torch.Tensor], model) -> int:
@@ -249,6 +228,7 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
         log(msg)
 
     torch.set_num_threads(train.threads)
+    map_large_allocations()  # before the features and the model are allocated
     seed_everything(req.seed)
     corpus = ensure_corpus(req.corpus, train.corpus_size, say) if stream.uses_synthslu7 \
         else None
@@ -278,7 +258,8 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
         warmup_steps=train.warmup_steps, grad_clip=train.grad_clip,
         train_mb_size=train.batch_size, train_epochs=train.epochs, device=req.device,
         eval_mb_size=train.eval_batch_size,
-        plugins=parts.plugins + [ProgressBars(len(stream.experiences), req.progress)])
+        plugins=parts.plugins + [ProgressBars(len(stream.experiences), req.progress),
+                                 TrimHeapEvery(50)])
 
     config = {"run": dataclasses.asdict(req), "train": dataclasses.asdict(train),
               "strategy": dataclasses.asdict(strat_cfg), "corpus": str(corpus),

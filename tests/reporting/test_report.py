@@ -148,8 +148,11 @@ def test_writers_escape():
 
 
 def test_extra_memory_counts_every_strategys_state():
-    from benchmark.reporting.runs import (REPLAY_BYTES_PER_SECOND, extra_memory_bytes,
-                                          extra_state_numbers)
+    from benchmark.reporting.runs import (
+        REPLAY_BYTES_PER_SECOND,
+        extra_memory_bytes,
+        extra_state_numbers,
+    )
     from benchmark.reporting.tables import extra_state_text
 
     def summary_row(numbers):

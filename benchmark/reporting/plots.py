@@ -30,7 +30,9 @@ def save(fig, base: Path) -> list[Path]:
     out = []
     for ext in ("png", "pdf"):
         path = base.with_suffix(f".{ext}")
-        fig.savefig(path, dpi=150, bbox_inches="tight")
+        # no creation date in the PDF, so an unchanged figure is an unchanged file in git
+        meta = {"CreationDate": None} if ext == "pdf" else {}
+        fig.savefig(path, dpi=150, bbox_inches="tight", metadata=meta)
         out.append(path)
     plt.close(fig)
     return out

@@ -77,7 +77,18 @@ def primary_score(spec, metrics: dict) -> float:
 
 def evaluate_all(model, tokenizer, built: BuiltStream, parts, device: str,
                  batch_size: int) -> dict[str, dict]:
-    """Metrics of every eval subset's test split, each seen through the strategy's view."""
+    """Metrics of every eval subset's test split, each seen through the strategy's view.
+
+    Evaluation leaves torch's random state as it found it: each DataLoader iterator draws a
+    seed from the global generator, so without this the shuffling of the next experience
+    depended on how many test sets the stream evaluates (seed 0's first experience trained on
+    a different order in three_task than in seven_task)."""
+    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        return _evaluate_all(model, tokenizer, built, parts, device, batch_size)
+
+
+def _evaluate_all(model, tokenizer, built, parts, device, batch_size) -> dict[str, dict]:
     from benchmark.evaluation.evaluate import evaluate_task
 
     results = {}

@@ -82,3 +82,24 @@ def test_evaluate_task_runs_and_restores_mode(task_id):
     assert result.references[0] == tok.decode(spec, y[0, 2:].tolist())
     name, _ = primary_metric(spec)
     assert 0.0 <= result.metrics[name] or name == "wer"
+
+
+def test_evaluation_leaves_the_training_random_state_alone(quick_corpus):
+    # each DataLoader iterator draws a seed from torch's global generator; evaluating more or
+    # fewer test sets must not change the shuffling of the next experience
+    from benchmark.data.features import load_stats
+    from benchmark.models import build_model
+    from benchmark.runner import evaluate_all
+    from benchmark.streams import build_stream, get_stream
+    from benchmark.text import Tokenizer
+    from strategies import StrategyParts
+
+    tok = Tokenizer()
+    built = build_stream(quick_corpus, get_stream("three_task"), tok, max_eval_per_subset=4)
+    model = build_model("tiny", len(tok), cmvn=load_stats(quick_corpus))
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    results = evaluate_all(model, tok, built, StrategyParts(), "cpu", batch_size=2)
+    assert set(results) == {"er", "ic", "asr"}
+    assert torch.equal(torch.rand(3), expected)

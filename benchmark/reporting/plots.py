@@ -303,17 +303,19 @@ def plot_compression(results: list[tuple[str, dict]], title: str, base: Path,
     return save(fig, base)
 
 
-def _merge_close(pts: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
-    """Points that (nearly) coincide share one label 'a, b, c' (1.5 % of the data range)."""
+def _merge_close(pts: list[tuple[str, float, float]], fx=None) -> list[tuple[str, float, float]]:
+    """Points that (nearly) coincide share one label 'a, b, c' (1.5 % of the data range, on
+    the axis scale: `fx` maps x to it when that is not linear)."""
     if not pts:
         return []
-    xs, ys = np.array([p[1] for p in pts]), np.array([p[2] for p in pts])
+    fx = fx or (lambda v: v)
+    xs, ys = np.array([fx(p[1]) for p in pts]), np.array([p[2] for p in pts])
     dx = max(float(np.ptp(xs)), 1e-12) * 0.015
     dy = max(float(np.ptp(ys)), 1e-12) * 0.015
     groups: list[list[tuple[str, float, float]]] = []
     for p in pts:
         for g in groups:
-            if abs(g[0][1] - p[1]) <= dx and abs(g[0][2] - p[2]) <= dy:
+            if abs(fx(g[0][1]) - fx(p[1])) <= dx and abs(g[0][2] - p[2]) <= dy:
                 g.append(p)
                 break
         else:
@@ -321,40 +323,52 @@ def _merge_close(pts: list[tuple[str, float, float]]) -> list[tuple[str, float, 
     return [(", ".join(q[0] for q in g), g[0][1], g[0][2]) for g in groups]
 
 
-# label offsets in points, tried in order: right, left, above, below, then further out
+# label offsets in points, tried in order: right, left, above, below, then further out (those
+# get a thin leader line to their point)
 _LABEL_OFFSETS = [(6, 5), (6, -12), (-6, 5), (-6, -12), (0, 9), (0, -16),
-                  (6, 16), (6, -24), (-6, 16), (-6, -24), (0, 24), (0, -30)]
+                  (6, 16), (6, -24), (-6, 16), (-6, -24), (0, 24), (0, -30),
+                  (20, 26), (20, -34), (-20, 26), (-20, -34)]
+
+
+def _overlap_area(a, b) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0.0) * max(h, 0.0)
 
 
 def place_labels(ax, pts: list[tuple[str, float, float]]) -> None:
-    """Annotate each (text, x, y) at the first offset whose text box overlaps no label placed
-    before it and no marker; fall back to the first offset if every candidate collides.
-    Greedy, in display space, so it must run after the axis limits are final."""
+    """Annotate each (text, x, y) at the first offset whose text box stays inside the axes and
+    overlaps no label placed before it and comes near no other point; if every offset collides,
+    at the one that collides least. Greedy, in display space, so it runs last."""
     fig = ax.figure
     fig.canvas.draw()  # the renderer gives real text extents; limits are fixed by now
     renderer = fig.canvas.get_renderer()
     ax.set_xlim(ax.get_xlim()), ax.set_ylim(ax.get_ylim())  # freeze autoscale
     markers = [ax.transData.transform((x, y)) for _, x, y in pts]
     taken = []
-    for text, x, y in pts:
-        chosen = None
-        for dx, dy in _LABEL_OFFSETS:
+    for i, (text, x, y) in enumerate(pts):
+        best = None
+        for k, (dx, dy) in enumerate(_LABEL_OFFSETS):
             ha = "right" if dx < 0 else ("center" if dx == 0 else "left")
+            leader = {"arrowstyle": "-", "lw": 0.5, "color": "0.4"} if k >= 6 else None
             ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
-                              fontsize=8, ha=ha)
+                              fontsize=8, ha=ha, arrowprops=leader)
             box = ann.get_window_extent(renderer).expanded(1.05, 1.15)
-            clash = any(box.overlaps(t) for t in taken) or any(
-                box.contains(mx, my) for mx, my in markers)
-            inside = ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
-            if not clash and inside:
-                chosen = (ann, box)
+            # a label next to another point reads as that point's label
+            near = box.padded(8)
+            cost = sum(_overlap_area(box, t) for t in taken) + 400.0 * sum(
+                near.contains(mx, my) for j, (mx, my) in enumerate(markers) if j != i)
+            if not (ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)):
+                cost += 1e6
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, ann, box)
+            else:
+                ann.remove()
+            if cost == 0:
                 break
-            ann.remove()
-        if chosen is None:  # crowded: keep the default spot rather than drop the label
-            ann = ax.annotate(text, (x, y), xytext=_LABEL_OFFSETS[0], textcoords="offset points",
-                              fontsize=8)
-            chosen = (ann, ann.get_window_extent(renderer))
-        taken.append(chosen[1])
+        taken.append(best[2])
 
 
 def plot_acc_vs_cost(summary: pd.DataFrame, title: str, base: Path) -> list[Path]:
@@ -367,8 +381,8 @@ def plot_acc_vs_cost(summary: pd.DataFrame, title: str, base: Path) -> list[Path
     acc_sd = summary[("ACC", "std")].fillna(0.0)
     panels = [("params used/task", 1e6, "parameters used per task (millions, mean over tasks)"),
               ("extra memory MB", 1.0,
-               ("extra memory besides the model (MB): importances, gradients,\n"
-               "teacher, masks at 1 bit/weight, stored utterances as features"))]
+               ("extra memory besides the model (MB, log above 1 MB): importances,\n"
+               "gradients, teacher, masks at 1 bit/weight, stored utterances as features"))]
     to_label = []
     for ax, (col, div, xlabel) in zip(axes, panels):
         pts = [(lab, summary.at[lab, (col, "mean")] / div, acc[lab]) for lab in labels
@@ -378,12 +392,19 @@ def plot_acc_vs_cost(summary: pd.DataFrame, title: str, base: Path) -> list[Path
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         ax.margins(x=0.3, y=0.2)
+        fx = None
         if col == "extra memory MB":
+            # 0 (naive) to hundreds of MB (ewc): a linear axis piles masks, lwf and replay
+            # into one corner, so the axis is linear below 1 MB and logarithmic above
+            ax.set_xscale("symlog", linthresh=1.0)
             hi = max([x for _, x, _ in pts], default=1.0) or 1.0
-            ax.set_xlim(-0.08 * hi, 1.35 * hi)
+            ax.set_xlim(-0.5, 4 * hi)
+
+            def fx(v):
+                return np.sign(v) * np.log10(1 + np.abs(v))
             if "joint" in labels:
                 ax.set_title("joint keeps all past data: not shown", fontsize=8)
-        to_label.append((ax, _merge_close(pts)))
+        to_label.append((ax, _merge_close(pts, fx)))
     axes[0].set_ylabel("final ACC (score %, mean over tasks)")
     fig.suptitle(title, fontsize=10)
     for ax, merged in to_label:  # last, once every element that shapes the layout exists

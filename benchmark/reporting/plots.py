@@ -169,8 +169,9 @@ def plot_forgetting_bars(per_run: pd.DataFrame, subsets: list[str], labels: list
         return None
     colors = colors_for(labels)
     width = 0.8 / len(labels)
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.0 + 0.35 * len(labels) * len(tasks)), 3.6),
-                           layout="constrained")
+    # wider with more bars, but capped: past ~14 in the figure no longer fits a page or screen
+    w = min(14.0, max(5.0, 1.0 + 0.35 * len(labels) * len(tasks)))
+    fig, ax = plt.subplots(figsize=(w, 3.6 + 0.1 * len(labels)), layout="constrained")
     x = np.arange(len(tasks))
     for i, lab in enumerate(labels):
         sel = per_run[per_run["label"] == lab]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import ctypes
 import functools
 
-from avalanche.core import SupervisedPlugin
-
 M_MMAP_THRESHOLD = -3  # mallopt parameter number, from glibc's malloc.h
 MMAP_THRESHOLD_BYTES = 4 << 20
 
@@ -41,16 +39,3 @@ def map_large_allocations() -> None:
     libc = _libc()
     if libc is not None:
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-
-
-class TrimHeapEvery(SupervisedPlugin):
-    """Trim the heap every `iterations` training steps, so that fragmentation can't build up
-    within an experience (the runner trims between experiences and evaluations too)."""
-
-    def __init__(self, iterations: int = 50):
-        super().__init__()
-        self.iterations = iterations
-
-    def after_training_iteration(self, strategy, **kw):
-        if strategy.clock.train_exp_iterations % self.iterations == 0:
-            release_free_memory()

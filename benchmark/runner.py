@@ -28,7 +28,7 @@ from benchmark.config import TrainConfig, apply_overrides, profile_config
 from benchmark.environment import environment
 from benchmark.errors import UserError
 from benchmark.io import atomic_torch_save, atomic_write_json, atomic_write_text
-from benchmark.memory import TrimHeapEvery, map_large_allocations, release_free_memory
+from benchmark.memory import map_large_allocations, release_free_memory
 from benchmark.streams import BuiltStream, build_stream, collate, get_stream
 from benchmark.tasks import SUBSETS, TASKS
 from benchmark.text import Tokenizer
@@ -228,7 +228,12 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
     from benchmark.data.features import load_stats
     from benchmark.evaluation.cl_metrics import cl_summary
     from benchmark.models import SLUCriterion, build_model, count_parameters
-    from benchmark.training.template import NonFiniteLoss, ProgressBars, SLUTemplate
+    from benchmark.training.template import (
+        NonFiniteLoss,
+        ProgressBars,
+        SLUTemplate,
+        TrimHeapEvery,
+    )
     from strategies import StrategyContext
 
     metrics_path, ckpt_path = run_dir / "metrics.json", run_dir / "checkpoint.pt"

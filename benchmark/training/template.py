@@ -30,6 +30,8 @@ from avalanche.training.plugins import EvaluationPlugin
 from avalanche.training.templates import SupervisedTemplate
 from tqdm.auto import tqdm
 
+from benchmark.memory import release_free_memory
+
 with warnings.catch_warnings():  # "no loggers specified" is what we want here
     warnings.simplefilter("ignore")
     _SILENT_EVALUATOR = EvaluationPlugin(loggers=[])
@@ -105,3 +107,16 @@ class ProgressBars(SupervisedPlugin):
 
     def after_training_epoch(self, strategy, **kw):
         self.bar.close()
+
+
+class TrimHeapEvery(SupervisedPlugin):
+    """Trim the heap every `iterations` training steps, so that fragmentation can't build up
+    within an experience (the runner trims between experiences and evaluations too)."""
+
+    def __init__(self, iterations: int = 50):
+        super().__init__()
+        self.iterations = iterations
+
+    def after_training_iteration(self, strategy, **kw):
+        if strategy.clock.train_exp_iterations % self.iterations == 0:
+            release_free_memory()

@@ -304,24 +304,24 @@ def plot_compression(results: list[tuple[str, dict]], title: str, base: Path,
     return save(fig, base)
 
 
-def _merge_close(pts: list[tuple[str, float, float]], fx=None) -> list[tuple[str, float, float]]:
-    """Points that (nearly) coincide share one label 'a, b, c' (1.5 % of the data range, on
-    the axis scale: `fx` maps x to it when that is not linear)."""
+def _merge_close(pts: list[tuple[str, float, float]], ax) -> list[tuple[str, float, float]]:
+    """Points that (nearly) coincide share one label 'a, b, c': within 1.5 % of the data range
+    in x as the axis scales it (linear or log) and in y."""
     if not pts:
         return []
-    fx = fx or (lambda v: v)
-    xs, ys = np.array([fx(p[1]) for p in pts]), np.array([p[2] for p in pts])
+    xs = ax.xaxis.get_transform().transform(np.array([p[1] for p in pts], dtype=float))
+    ys = np.array([p[2] for p in pts])
     dx = max(float(np.ptp(xs)), 1e-12) * 0.015
     dy = max(float(np.ptp(ys)), 1e-12) * 0.015
-    groups: list[list[tuple[str, float, float]]] = []
-    for p in pts:
+    groups: list[list[int]] = []
+    for i in range(len(pts)):
         for g in groups:
-            if abs(fx(g[0][1]) - fx(p[1])) <= dx and abs(g[0][2] - p[2]) <= dy:
-                g.append(p)
+            if abs(xs[g[0]] - xs[i]) <= dx and abs(ys[g[0]] - ys[i]) <= dy:
+                g.append(i)
                 break
         else:
-            groups.append([p])
-    return [(", ".join(q[0] for q in g), g[0][1], g[0][2]) for g in groups]
+            groups.append([i])
+    return [(", ".join(pts[j][0] for j in g), pts[g[0]][1], pts[g[0]][2]) for g in groups]
 
 
 # label offsets in points, tried in order: right, left, above, below, then further out (those
@@ -393,19 +393,15 @@ def plot_acc_vs_cost(summary: pd.DataFrame, title: str, base: Path) -> list[Path
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         ax.margins(x=0.3, y=0.2)
-        fx = None
         if col == "extra memory MB":
             # 0 (naive) to hundreds of MB (ewc): a linear axis piles masks, lwf and replay
             # into one corner, so the axis is linear below 1 MB and logarithmic above
             ax.set_xscale("symlog", linthresh=1.0)
             hi = max([x for _, x, _ in pts], default=1.0) or 1.0
             ax.set_xlim(-0.5, 4 * hi)
-
-            def fx(v):
-                return np.sign(v) * np.log10(1 + np.abs(v))
             if "joint" in labels:
                 ax.set_title("joint keeps all past data: not shown", fontsize=8)
-        to_label.append((ax, _merge_close(pts, fx)))
+        to_label.append((ax, _merge_close(pts, ax)))
     axes[0].set_ylabel("final ACC (score %, mean over tasks)")
     fig.suptitle(title, fontsize=10)
     for ax, merged in to_label:  # last, once every element that shapes the layout exists

@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# the corpus size each profile trains on (benchmark/config.py): paper uses the large corpus
+SIZE = $(if $(filter paper,$(PROFILE)),large,$(PROFILE))
+
 data: $(STAMP)
-	$(BIN)/benchmark data build --size $(PROFILE)
+	$(BIN)/benchmark data build --size $(SIZE)
 
 run: $(STAMP)
 	$(BIN)/benchmark run --stream $(STREAM) --strategy $(STRATEGY) --profile $(PROFILE)
@@ -31,8 +34,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check benchmark strategies tests scripts
 
-# The committed reference results (results/README.md): every default-profile run, then one
-# aggregate report. The sweeps skip finished runs, so this also completes a partial set.
+# The committed reference results (results/README.md): every default-profile run, the
+# compression study, then one aggregate report. The sweeps skip finished runs (and refuse a
+# folder holding a run with other settings), so this also completes a partial set.
 results: $(STAMP)
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0 --jobs 2 \
 		--strategies naive,ewc,replay,subnet,joint,packnet,mas,lwf,agem,si
@@ -40,6 +44,12 @@ results: $(STAMP)
 		--out results/update_exclusive update=exclusive
 	$(BIN)/benchmark sweep --stream three_task --strategies naive,ewc,replay,subnet,joint \
 		--seeds 0 --jobs 2
-	$(BIN)/benchmark sweep --stream adaptation --strategies naive,subnet --seeds 0 --jobs 2
+	$(BIN)/benchmark sweep --stream adaptation --strategies naive,ewc,replay,subnet,joint \
+		--seeds 0 --jobs 2
+	$(BIN)/benchmark sweep --stream adaptation --strategies subnet --seeds 0 --jobs 2 \
+		--out results/update_exclusive update=exclusive
+	test -f results/compression/adaptation/seed0/compression.json || \
+		$(BIN)/benchmark compress --stream adaptation --no-progress
 	$(BIN)/benchmark report results/seven_task/*/seed* results/three_task/*/seed* \
-		results/update_exclusive/seven_task/subnet/seed* --out results/report
+		results/adaptation/*/seed* results/update_exclusive/*/subnet/seed* \
+		results/compression/adaptation/seed0 --out results/report

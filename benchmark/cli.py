@@ -71,7 +71,8 @@ def _cmd_eval(args) -> None:
 
     evaluate_external(EvalRequest(run_dir=args.run, task=args.task, data=args.data,
                                   split=args.split, max_duration=args.max_duration,
-                                  skip_bad=args.skip_bad, device=args.device, out=args.out))
+                                  skip_bad=args.skip_bad, device=args.device, out=args.out,
+                                  beam=args.beam))
 
 
 def _cmd_compress(args) -> None:
@@ -81,7 +82,7 @@ def _cmd_compress(args) -> None:
         stream=args.stream, target=args.target, per_round=args.per_round,
         round_epochs=args.round_epochs, seed=args.seed, profile=args.profile, device=args.device,
         out=args.out, corpus=args.corpus, overrides=args.overrides,
-        progress=not args.no_progress, control=not args.no_control))
+        progress=not args.no_progress, control=not args.no_control, overwrite=args.overwrite))
     print(f"compression study written to {out / 'compression.json'}")
 
 
@@ -116,18 +117,23 @@ def _cmd_sweep(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="benchmark", description=__doc__.splitlines()[0])
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    # --debug is also accepted after the subcommand (`benchmark run ... --debug`); SUPPRESS
+    # keeps a subcommand's unset flag from overwriting a --debug given before it
+    debug_too = argparse.ArgumentParser(add_help=False)
+    debug_too.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                           help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
 
-    data = sub.add_parser("data", help="build the SynthSLU-7 corpus")
+    data = sub.add_parser("data", parents=[debug_too], help="build the SynthSLU-7 corpus")
     dsub = data.add_subparsers(dest="data_command", required=True)
-    b = dsub.add_parser("build", help="synthesize SynthSLU-7 (offline, espeak-ng)")
+    b = dsub.add_parser("build", parents=[debug_too], help="synthesize SynthSLU-7 (offline, espeak-ng)")
     b.add_argument("--size", default="default", help="quick | default | large")
     b.add_argument("--out", default=None, help="output folder (default data/synthslu7-SIZE-seedN)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     b.set_defaults(func=_cmd_data_build)
 
-    r = sub.add_parser("run", help="run a strategy on a stream")
+    r = sub.add_parser("run", parents=[debug_too], help="run a strategy on a stream")
     r.add_argument("--stream", required=True, help="a built-in stream or a .yaml/.toml file")
     r.add_argument("--strategy", required=True)
     r.add_argument("--seed", type=int, default=0)
@@ -144,14 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("overrides", nargs="*", help="key=value training/strategy overrides")
     r.set_defaults(func=_cmd_run)
 
-    rep = sub.add_parser("report", help="tables and figures over finished runs")
+    rep = sub.add_parser("report", parents=[debug_too], help="tables and figures over finished runs")
     rep.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
                      help="run folders or any parent (searched for metrics.json)")
     rep.add_argument("--out", default=None, help="output folder (default FIRST_RUN_DIR/report)")
     rep.add_argument("--format", default="md,csv,tex", help="table formats: md,csv,tex")
     rep.set_defaults(func=_cmd_report)
 
-    sw = sub.add_parser("sweep", help="run strategies x seeds on a stream, then report")
+    sw = sub.add_parser("sweep", parents=[debug_too], help="run strategies x seeds on a stream, then report")
     sw.add_argument("--stream", required=True)
     sw.add_argument("--strategies", default="naive,ewc,replay,subnet,joint")
     sw.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
@@ -163,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("overrides", nargs="*", help="key=value overrides for every run")
     sw.set_defaults(func=_cmd_sweep)
 
-    ev = sub.add_parser("eval", help="score a finished run's model on an external corpus")
+    ev = sub.add_parser("eval", parents=[debug_too], help="score a finished run's model on an external corpus")
     ev.add_argument("--run", required=True, help="finished run folder (has model.pt)")
     ev.add_argument("--task", required=True, help="task id, e.g. scr")
     ev.add_argument("--data", required=True, help="CORPUS:/path, e.g. speech_commands:/data/sc")
@@ -171,10 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-duration", type=float, default=30.0, help="skip longer files (s)")
     ev.add_argument("--skip-bad", action="store_true", help="skip unreadable audio files")
     ev.add_argument("--device", default="cpu")
+    ev.add_argument("--beam", type=int, default=1,
+                    help="beam size; 1 = batched greedy search, as runs evaluate (default)")
     ev.add_argument("--out", default=None, help="results folder (default RUN_DIR/eval)")
     ev.set_defaults(func=_cmd_eval)
 
-    c = sub.add_parser("compress", help="subnetworks vs the unpruned multi-task model (IMP sweep)")
+    c = sub.add_parser("compress", parents=[debug_too], help="subnetworks vs the unpruned multi-task model (IMP sweep)")
     c.add_argument("--stream", default="adaptation", help="its experience 0 is the joint base")
     c.add_argument("--target", type=float, default=0.67, help="final sparsity of the sweep")
     c.add_argument("--per-round", type=float, default=0.2, help="fraction pruned per round")
@@ -185,12 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default=None, help="default results/compression/STREAM/seedN")
     c.add_argument("--corpus", default=None)
     c.add_argument("--no-progress", action="store_true")
+    c.add_argument("--overwrite", action="store_true", help="replace an existing study in --out")
     c.add_argument("--no-control", action="store_true",
                    help="skip the dense control (unpruned model, same extra epochs)")
     c.add_argument("overrides", nargs="*", help="key=value training overrides")
     c.set_defaults(func=_cmd_compress)
 
-    ls = sub.add_parser("list", help="list streams, strategies, tasks or corpora")
+    ls = sub.add_parser("list", parents=[debug_too], help="list streams, strategies, tasks or corpora")
     ls.add_argument("what", choices=["streams", "strategies", "tasks", "corpora"])
     ls.set_defaults(func=_cmd_list)
     return p

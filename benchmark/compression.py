@@ -1,7 +1,8 @@
 """`benchmark compress`: the paper's first result -- task subnetworks vs the unpruned model.
 
 1. Train the multi-task base densely on experience 0 of the stream (for `adaptation`: er + ic +
-   asr jointly), exactly as the `subnet` strategy's first experience does.
+   asr jointly): the dense copy the `subnet` strategy's mask search starts from on its first
+   experience (the strategy then trains `epochs` more through the masks; this study does not).
 2. For each task of that experience, run iterative magnitude pruning on a copy of the base
    (global threshold, `per_round` of the remaining weights per round), training `round_epochs`
    through the mask after each prune, and evaluate the task's test split through its mask after
@@ -46,6 +47,7 @@ class CompressionRequest:
     overrides: list[str] = field(default_factory=list)
     progress: bool = True
     control: bool = True  # also train the unpruned base for the same epochs (see step 3)
+    overwrite: bool = False  # replace an existing compression.json in `out`
 
 
 def dense_control(model, make_template, exp, score, rounds: int, round_epochs: int,
@@ -81,6 +83,9 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
     out = Path(req.out) if req.out else Path("results") / (
         "" if req.profile == "default" else req.profile) / "compression" / req.stream / \
         f"seed{req.seed}"
+    if (out / "compression.json").exists() and not req.overwrite:
+        raise UserError(f"{out} already holds a compression study; pass --overwrite to replace "
+                        "it or --out to write elsewhere")
     torch.set_num_threads(train.threads)
     corpus = ensure_corpus(req.corpus, train.corpus_size, log)
     tokenizer = Tokenizer()

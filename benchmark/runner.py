@@ -145,6 +145,10 @@ def run(req: RunRequest, log=print) -> Path:
         if _is_complete(metrics_path):
             raise UserError(f"{run_dir} already holds a complete run; pass --overwrite to "
                             "replace it")
+        if metrics_path.exists() and not ckpt_path.exists():
+            # only strategies that can resume leave a checkpoint (see the loop below)
+            raise UserError(f"{run_dir} holds an unfinished run of a strategy that cannot "
+                            "resume; pass --overwrite to start again")
         if ckpt_path.exists() and not req.resume:
             raise UserError(f"{run_dir} holds an unfinished run; pass --resume to continue it "
                             "or --overwrite to start again")
@@ -380,11 +384,12 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
                 f"train {state['train_seconds'][-1]:.1f}s eval {state['eval_seconds'][-1]:.1f}s "
                 + " ".join(f"{s}={v:.1f}" for s, v in zip(subsets, row)))
             write_metrics(complete=False, reason="running")
-            atomic_torch_save(ckpt_path, {
-                "fingerprint": print_, "completed": i + 1, "model": model.state_dict(),
-                "strategy": parts.checkpoint(), "rng": rng_state(),
-                "state": json.dumps(state), "baseline": json.dumps(baseline),
-                "elapsed": elapsed_before + time.perf_counter() - t_start})
+            if parts.resumable:  # a checkpoint nothing can resume from is dead weight
+                atomic_torch_save(ckpt_path, {
+                    "fingerprint": print_, "completed": i + 1, "model": model.state_dict(),
+                    "strategy": parts.checkpoint(), "rng": rng_state(),
+                    "state": json.dumps(state), "baseline": json.dumps(baseline),
+                    "elapsed": elapsed_before + time.perf_counter() - t_start})
     except NonFiniteLoss as exc:
         reason = f"stopped: {exc}"
     except KeyboardInterrupt:

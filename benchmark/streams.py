@@ -17,6 +17,7 @@ from avalanche.benchmarks.utils.data_attribute import DataAttribute, TaskLabels
 from torch.utils.data import Dataset
 
 from benchmark.errors import UserError
+from benchmark.evaluation.cl_metrics import learned_at_from_stream
 from benchmark.tasks import SUBSETS, TASKS
 from benchmark.text import Tokenizer
 
@@ -59,12 +60,9 @@ class StreamSpec:
         return seen
 
     def trained_at(self) -> list[int]:
-        """For each eval subset, the experience index that (first) trains it."""
-        first = {}
-        for i, exp in enumerate(self.experiences):
-            for s in exp:
-                first.setdefault(s, i)
-        return [first[s] for s in self.eval_subsets]
+        """For each eval subset, the LAST experience that trains it: the reference row of
+        BWT/forgetting when a user stream trains a source in more than one experience."""
+        return learned_at_from_stream(self.experiences, self.eval_subsets, which="last")
 
 
 def get_stream(name: str, order: list[str] | None = None) -> StreamSpec:

@@ -58,8 +58,6 @@ class StrategyParts:
     # set True once checkpoint/restore capture all of the strategy's state; --resume refuses
     # a strategy that has not declared it, rather than continue with state silently lost
     resumable: bool = False
-    # train on the union of all experiences so far (the joint upper bound)
-    cumulative: bool = False
 
 
 @dataclass(frozen=True)

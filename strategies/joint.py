@@ -45,6 +45,6 @@ def build(cfg: JointConfig, ctx: StrategyContext) -> StrategyParts:
     def restore(sd: dict) -> None:
         data.n_seen = int(sd["n_seen"])
 
-    return StrategyParts(plugins=[data], extra_state=extra_state, cumulative=True,
+    return StrategyParts(plugins=[data], extra_state=extra_state,
                          checkpoint=lambda: {"n_seen": data.n_seen}, restore=restore,
                          resumable=True)

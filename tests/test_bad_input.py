@@ -27,6 +27,18 @@ def test_nonfinite_loss_stops_and_keeps_partial_results(quick_corpus, tmp_path):
     assert m["complete"] is False and "loss became" in m["incomplete_reason"]
 
 
+def test_unfinished_run_without_checkpoint_needs_overwrite(quick_corpus, tmp_path):
+    # what a crash leaves from a strategy that cannot resume (no checkpoint.pt is written)
+    run_dir = tmp_path / "three_task/naive/seed0"
+    run_dir.mkdir(parents=True)
+    partial = json.dumps({"complete": False, "incomplete_reason": "running", "resumable": False})
+    (run_dir / "metrics.json").write_text(partial)
+    for resume in (False, True):
+        with pytest.raises(UserError, match="strategy that cannot resume; pass --overwrite"):
+            run(_req(quick_corpus, tmp_path, resume=resume), log=lambda *a: None)
+    assert (run_dir / "metrics.json").read_text() == partial
+
+
 def test_unwritable_results_folder(quick_corpus, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -30,6 +30,13 @@ def test_compression_chain_and_dense_control(quick_corpus, tmp_path):
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["request"]["control"] is True and cfg["base_seconds"] > 0
 
+    # a second study into the same folder is refused before any training, leaving the first
+    before = (out / "compression.json").read_bytes()
+    with pytest.raises(UserError, match="already holds a compression study; pass --overwrite"):
+        run_compression(CompressionRequest(stream="three_task", profile="quick", out=str(out),
+                                           corpus=str(quick_corpus), progress=False))
+    assert (out / "compression.json").read_bytes() == before
+
 
 def test_compression_rejects_bad_requests(tmp_path):
     with pytest.raises(UserError, match="target sparsity must be in"):

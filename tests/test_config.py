@@ -9,7 +9,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.config import TrainConfig, apply_overrides, profile_config
 from benchmark.errors import UserError
-from benchmark.streams import get_stream
+from benchmark.streams import StreamSpec, get_stream
 from strategies import get_strategy
 
 
@@ -36,6 +36,8 @@ def test_streams_and_order():
     s = get_stream("adaptation")
     assert s.eval_subsets == ["er", "ic", "asr", "asr_new", "ic_new"]
     assert s.trained_at() == [0, 0, 0, 1, 2]
+    # a user stream may train a source twice: BWT/forgetting count from its last training
+    assert StreamSpec("revisit", [("er",), ("ic",), ("er",)]).trained_at() == [2, 1]
     assert [e[0] for e in get_stream("three_task", ["asr", "er", "ic"]).experiences] == \
         ["asr", "er", "ic"]
     with pytest.raises(UserError, match="permutation"):
@@ -57,6 +59,16 @@ def test_cli_errors_are_one_line(argv, message, capsys, tmp_path):
     assert main(argv + ["--out", str(tmp_path)] if argv[0] == "run" else argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback_before_or_after_the_subcommand(where, capsys, tmp_path):
+    argv = ["run", "--stream", "nope", "--strategy", "naive", "--out", str(tmp_path)]
+    argv = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert err.strip().splitlines()[-1].startswith("error: unknown stream 'nope'")
 
 
 def test_cli_list_strategies_subprocess():

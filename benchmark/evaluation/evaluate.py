@@ -22,6 +22,7 @@ import torch
 from sklearn.metrics import f1_score, recall_score
 from torch import nn
 
+from benchmark.errors import UserError
 from benchmark.tasks import TaskSpec
 from benchmark.text import Tokenizer
 
@@ -119,12 +120,16 @@ def compute_metrics(spec: TaskSpec, refs: list, preds: list) -> dict[str, float]
 
 def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
                   batches: Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
-                  device: torch.device | str, max_len: int | None = None) -> TaskResult:
-    """Greedy-decode every utterance of `spec` from its prompt and score it.
+                  device: torch.device | str, max_len: int | None = None,
+                  beam: int = 1) -> TaskResult:
+    """Decode every utterance of `spec` from its prompt and score it: batched greedy search, or
+    with beam > 1 beam search one utterance at a time (`benchmark eval --beam`; slower).
 
     batches: (x, y, t) tuples of the batch contract; every row must belong to `spec` (the prompt
     is taken from y[:, :2]). The model's train/eval mode is restored afterwards.
     """
+    if beam < 1:
+        raise UserError(f"beam must be at least 1 (1 = greedy), got {beam}")
     limit = DEFAULT_MAX_LEN[spec.kind] if max_len is None else max_len
     was_training = model.training
     model.eval()
@@ -138,7 +143,12 @@ def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
                 n = limit
                 if max_len is None and spec.kind == "transcription":
                     n = max(limit, int(CHARS_PER_FRAME * x.shape[1]))
-                ids = model.greedy_decode(enc, y[:, :PROMPT_LEN], n, eos_id=tokenizer.eos_id)
+                if beam == 1:
+                    ids = model.greedy_decode(enc, y[:, :PROMPT_LEN], n, eos_id=tokenizer.eos_id)
+                else:
+                    ids = [model.beam_search(type(enc)(enc.hidden[i:i + 1], enc.mask[i:i + 1]),
+                                             y[i, :PROMPT_LEN], beam, n, tokenizer.eos_id)
+                           for i in range(y.size(0))]
                 preds += [tokenizer.decode(spec, row) for row in ids]
                 refs += [tokenizer.decode(spec, row) for row in y[:, PROMPT_LEN:].tolist()]
     finally:

@@ -30,6 +30,7 @@ class EvalRequest:
     skip_bad: bool = False
     device: str = "cpu"
     batch_size: int = 64
+    beam: int = 1  # 1 = batched greedy decoding, as the runs evaluate; >1 = beam search
     out: str | None = None  # folder for the results (default RUN_DIR/eval)
 
 
@@ -84,6 +85,7 @@ def evaluate_external(req: EvalRequest, log=print) -> dict:
     rows = prepared.rows
     unknown = outside_vocabulary(req.task, rows)
     result = {"run": str(run_dir), "strategy": config["run"]["strategy"], "task": req.task,
+              "decoding": "greedy" if req.beam == 1 else f"beam {req.beam}",
               "corpus": corpus, "root": str(root), "split": split,
               "utterances": len(rows), "scored": len(rows) - sum(unknown.values()),
               "outside_vocabulary": dict(unknown.most_common()), "prepare": prepared.summary}
@@ -98,7 +100,7 @@ def evaluate_external(req: EvalRequest, log=print) -> dict:
         batches = (collate(items[k:k + req.batch_size])
                    for k in range(0, len(items), req.batch_size))
         with parts.eval_context(view):
-            res = evaluate_task(model, tokenizer, spec, batches, req.device)
+            res = evaluate_task(model, tokenizer, spec, batches, req.device, beam=req.beam)
         result["metrics"] = res.metrics
         if spec.kind == "classification":
             correct = res.metrics["accuracy"] * len(ds)

@@ -4,7 +4,9 @@ Each run is a subprocess `python -m benchmark.cli run ... --no-progress` with
 OMP_NUM_THREADS=1 and the override `threads=1` (so `--jobs N` uses about N cores), run by N
 local workers. A run whose metrics.json says complete=true is skipped; an incomplete one
 continues from its last finished experience with --resume when its strategy supports that and a
-checkpoint is there, else it is run again from scratch with --overwrite. Training overrides (TrainConfig keys) go to every
+checkpoint is there, else it is run again from scratch with --overwrite. A folder that holds a
+run made with other settings (config.json differs from the sweep's train/strategy config, threads
+aside) is never skipped, resumed or overwritten: that cell fails with the differing keys. Training overrides (TrainConfig keys) go to every
 run; a strategy option (e.g. sparsity=0.67) goes only to the strategies that have it.
 
 Files: <out>/sweep-<stream>.log (one line per event, appended across sweeps),
@@ -80,6 +82,34 @@ def run_status(run_dir: Path) -> tuple[str, str]:
     return "incomplete", str(m.get("incomplete_reason") or "unknown")
 
 
+# run-control keys: a run made with another value is still the same experiment
+_NOT_COMPARED = {"threads"}
+
+
+def config_differences(run_dir: Path, strategy: str, profile: str,
+                       overrides: list[str]) -> list[str]:
+    """'key: on disk != asked' for every train/strategy setting where the run in `run_dir`
+    differs from what the sweep would run now. Keys an older run's config.json lacks are not
+    compared (they did not exist when it ran)."""
+    from benchmark.config import apply_overrides
+    from strategies import get_strategy
+
+    try:
+        on_disk = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []  # nothing to compare with; run_status already judges the folder
+    train, strat_cfg = profile_config(profile), get_strategy(strategy).config()
+    apply_overrides([strat_cfg, train], overrides_for(strategy, overrides))
+    asked = {"train": dataclasses.asdict(train), "strategy": dataclasses.asdict(strat_cfg)}
+    diffs = []
+    for section, values in asked.items():
+        old = on_disk.get(section, {})
+        for key, value in values.items():
+            if key in old and key not in _NOT_COMPARED and old[key] != value:
+                diffs.append(f"{key}: {old[key]!r} != {value!r}")
+    return diffs
+
+
 def overrides_for(strategy: str, overrides: list[str]) -> list[str]:
     """The overrides that apply to `strategy`: TrainConfig keys and the strategy's own keys."""
     from strategies import get_strategy
@@ -144,6 +174,13 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
         run_dir = run_dir_for(RunRequest(stream=req.stream, strategy=strategy, seed=seed,
                                          profile=req.profile, out=str(root)))
         status, reason = run_status(run_dir)
+        diffs = config_differences(run_dir, strategy, req.profile, req.overrides) \
+            if status != "missing" else []
+        if diffs:  # never report, resume or overwrite a run of another experiment as this one
+            detail = (f"{run_dir} holds a run with other settings ({'; '.join(diffs)}); "
+                      "use another --out or delete that folder")
+            note(f"FAILED {strategy} seed{seed}: {detail}")
+            return Outcome(strategy, seed, "failed", detail=detail)
         if status == "complete":
             note(f"skip {strategy} seed{seed}: complete ({run_dir})")
             return Outcome(strategy, seed, "skipped", detail="complete")

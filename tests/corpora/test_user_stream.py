@@ -147,6 +147,14 @@ def test_user_stream_run_then_eval(corpora, tmp_path, monkeypatch, capsys):
     assert 0.0 <= saved["accuracy_all_utterances"] <= saved["metrics"]["accuracy"] <= 1.0
     preds = (run_dir / "eval" / "speech_commands-scr-test.predictions.jsonl").read_text()
     assert len(preds.splitlines()) == 3
+    assert saved["decoding"] == "greedy"
+    # the same with beam search (one utterance at a time), into another folder
+    rc = main(["eval", "--run", str(run_dir), "--task", "scr", "--data",
+               f"speech_commands:{corpora / 'speech_commands'}", "--beam", "3",
+               "--out", str(tmp_path / "beam")])
+    beam = json.loads((tmp_path / "beam" / "speech_commands-scr-test.json").read_text())
+    assert rc == 0 and beam["decoding"] == "beam 3" and beam["scored"] == 3
+    assert 0.0 <= beam["metrics"]["accuracy"] <= 1.0
 
     # and on the IEMOCAP test session for ER, through the er subnetwork
     rc = main(["eval", "--run", str(run_dir), "--task", "er", "--data",

@@ -2,6 +2,7 @@
 and runs an incomplete one again with --overwrite."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -44,6 +45,16 @@ def test_sweep_runs_skips_and_reruns(quick_corpus, tmp_path):
     assert "skip subnet seed0: complete" in log
     assert "rerun (incomplete: interrupted by the user) with --overwrite naive seed0" in log
     assert "--overwrite" in log.split("rerun (incomplete")[1].splitlines()[0]
+
+    # third sweep with another setting: the finished runs are of another experiment, so each
+    # cell fails naming the key, and nothing on disk is touched
+    mtimes = {s: p.stat().st_mtime_ns for s, p in runs.items()}
+    other = dataclasses.replace(req, overrides=[*FAST, "sparsity=0.5"])
+    outcomes, _ = sweep(other, log=lambda *a: None)
+    assert [(o.strategy, o.status) for o in outcomes] == [("naive", "skipped"),
+                                                          ("subnet", "failed")]
+    assert "sparsity: 0.36 != 0.5" in outcomes[1].detail
+    assert {s: p.stat().st_mtime_ns for s, p in runs.items()} == mtimes
 
 
 def test_strategy_options_go_only_to_their_strategy():

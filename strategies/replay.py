@@ -1,4 +1,5 @@
 """replay: experience replay through Avalanche's ReplayPlugin with a bounded memory."""
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -12,6 +13,11 @@ from avalanche.training.storage_policy import (
 
 from benchmark.streams import dataset_from_items
 from strategies import StrategyContext, StrategyParts, register_strategy
+
+# Avalanche 0.6.0's own ReplayPlugin.after_training_exp calls the storage policy's deprecated
+# `update`: a warning about Avalanche's code that every experience of every run would print.
+warnings.filterwarnings("ignore", message="Call to deprecated function update",
+                        category=DeprecationWarning)
 
 
 @dataclass

@@ -43,8 +43,37 @@ def test_strategy_runs_three_task(strategy, quick_corpus, tmp_path):
         assert (run_dir / name).exists()
 
 
-def test_exclusive_subnet_has_zero_interference(quick_corpus, tmp_path):
+def test_exclusive_subnet_has_zero_interference(quick_corpus, tmp_path, monkeypatch):
+    from benchmark import masks as M
+    from benchmark import runner
+
+    # keep the weights after experience 0 (the first per-experience checkpoint)
+    after_exp = []
+    real_save = runner.atomic_torch_save
+
+    def keep_checkpoints(path, obj):
+        if path.name == "checkpoint.pt":
+            after_exp.append({k: v.clone() for k, v in obj["model"].items()})
+        return real_save(path, obj)
+
+    monkeypatch.setattr(runner, "atomic_torch_save", keep_checkpoints)
     run_dir = _run(quick_corpus, tmp_path, "subnet", ["update=exclusive"])
+    final = torch.load(run_dir / "model.pt", weights_only=True)
+    masks = M.TaskMasks({})
+    masks.load_state_dict(final["strategy"])
+    er_mask = masks.get("er")
+    # er's view of the model -- masked weights inside its mask, every unmasked tensor whole --
+    # is bit-identical after the ic and asr experiences to what it was right after er's
+    assert len(after_exp) == 3
+    for name, before in after_exp[0].items():
+        now = final["model"][name]
+        if name in er_mask:
+            assert torch.equal(before * er_mask[name], now * er_mask[name]), name
+        else:
+            assert torch.equal(before, now), name
+    # ... while ic and asr did train weights outside it (else the check above is vacuous)
+    assert any(not torch.equal(after_exp[0][k], final["model"][k]) for k in er_mask)
+
     m = json.loads((run_dir / "metrics.json").read_text())
     er = m["per_task"]["er"]
     # er's metric after experiences 1 and 2 equals its value right after it was trained

@@ -84,8 +84,10 @@ def report_group(group: str, runs: list[Run], out: Path, formats: list[str],
         numeric = pd.concat({"mean": mean, "std": std}, axis=1).swaplevel(axis=1)
         numeric = numeric[[(c, s) for c in mean.columns for s in ("mean", "std")]]
         numeric.columns = [f"{c} {s}" for c, s in numeric.columns]
-        cap = (f"{group} / {lab}: R[i][j] = score on task j after experience i, mean ± std over "
-               f"seeds {','.join(str(r.seed) for r in rs)} (score %, higher is better)")
+        seeds = ",".join(str(r.seed) for r in rs)
+        over = f"mean ± std over seeds {seeds}" if len(rs) > 1 else f"seed {seeds} only"
+        cap = (f"{group} / {lab}: R[i][j] = score on task j after experience i, {over} "
+               "(score %, higher is better)")
         files += tables.write_table(out / f"R_{safe_name(lab)}", display, numeric, formats, cap)
         md += [f"### {lab}", "", cap + ".", "", tables.to_markdown(display), ""]
         figures.append((f"R heatmap: {lab}", plots.plot_matrix(

@@ -190,7 +190,7 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
                                        for i in summary.index]
     cols["extra state"] = [extra_state_text(summary.loc[i]) for i in summary.index]
     add("wall time (s)", "wall s", 0)
-    cols["seeds used"] = [str(summary.at[i, ("seeds", "list")]) for i in summary.index]
+    cols["seed ids"] = [str(summary.at[i, ("seeds", "list")]) for i in summary.index]
     return pd.DataFrame(cols, index=summary.index)
 
 

@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 STREAM ?= seven_task
 STRATEGY ?= subnet
 PROFILE ?= default
+DEVICE ?= cpu
 
 .PHONY: run test venv lint data results
 
@@ -26,7 +27,8 @@ data: $(STAMP)
 	$(BIN)/benchmark data build --size $(SIZE)
 
 run: $(STAMP)
-	$(BIN)/benchmark run --stream $(STREAM) --strategy $(STRATEGY) --profile $(PROFILE)
+	$(BIN)/benchmark run --stream $(STREAM) --strategy $(STRATEGY) --profile $(PROFILE) \
+		--device $(DEVICE)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

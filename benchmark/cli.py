@@ -48,6 +48,15 @@ def _cmd_list(args) -> None:
             print(f"{info.name:16s} {info.description}")
             print(f"{'':16s} tasks: {', '.join(info.tasks)}; splits: {splits}; "
                   f"defaults {info.train_split}/{info.test_split}")
+    elif args.what == "profiles":
+        from benchmark.config import PROFILES, TrainConfig, profile_config
+
+        names = list(PROFILES)
+        print("training keys (override any as key=value); values per profile:")
+        print(f"  {'key':28s}" + "".join(f"{n:>10s}" for n in names) + "  meaning")
+        for fname, tname, _, help_ in describe(TrainConfig):
+            values = "".join(f"{getattr(profile_config(n), fname)!s:>10s}" for n in names)
+            print(f"  {fname + ' (' + tname + ')':28s}{values}  {help_}")
     elif args.what == "tasks":
         from benchmark.tasks import BUILTIN_SUBSETS, TASKS
 
@@ -199,8 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("overrides", nargs="*", help="key=value training overrides")
     c.set_defaults(func=_cmd_compress)
 
-    ls = sub.add_parser("list", parents=[debug_too], help="list streams, strategies, tasks or corpora")
-    ls.add_argument("what", choices=["streams", "strategies", "tasks", "corpora"])
+    ls = sub.add_parser("list", parents=[debug_too],
+                        help="list streams, strategies, tasks, corpora or profiles")
+    ls.add_argument("what", choices=["streams", "strategies", "tasks", "corpora", "profiles"])
     ls.set_defaults(func=_cmd_list)
     return p
 

@@ -16,11 +16,12 @@ from benchmark.errors import UserError
 
 @dataclass
 class TrainConfig:
-    """Training schedule shared by every strategy (per experience)."""
+    """Training schedule shared by every strategy (per experience). The defaults are the
+    `default` profile's; each profile in PROFILES sets some of them (`benchmark list profiles`)."""
 
     model_size: str = field(default="small", metadata={"help": "tiny | small | base"})
     corpus_size: str = field(default="default", metadata={"help": "quick | default | large"})
-    epochs: int = field(default=3, metadata={"help": "epochs per experience"})
+    epochs: int = field(default=2, metadata={"help": "epochs per experience"})
     batch_size: int = field(default=16, metadata={"help": "utterances per train batch"})
     eval_batch_size: int = field(default=64, metadata={"help": "utterances per eval batch"})
     lr: float = field(default=1e-3, metadata={"help": "AdamW peak learning rate"})

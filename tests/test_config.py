@@ -1,6 +1,7 @@
 """Typed key=value overrides, profiles, streams and the CLI's one-line errors."""
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -69,6 +70,14 @@ def test_debug_shows_the_traceback_before_or_after_the_subcommand(where, capsys,
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
     assert err.strip().splitlines()[-1].startswith("error: unknown stream 'nope'")
+
+
+def test_cli_list_profiles_shows_every_training_key_per_profile(capsys):
+    assert main(["list", "profiles"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[2:5] for line in out.splitlines()[2:]}
+    assert set(rows) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert rows["model_size"] == ["tiny", "small", "base"] and rows["epochs"] == ["2", "2", "20"]
 
 
 def test_cli_list_strategies_subprocess():

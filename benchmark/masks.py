@@ -342,6 +342,18 @@ class TaskMasks:
         tm.load_state_dict(sd)
         return tm
 
+    def accounting(self, order: Iterable | None = None) -> dict:
+        """`summary()` and the pairwise IoU matrix, JSON-ready: a run's `masks.json`, tasks in
+        `order` first. Small, so it is committed where model.pt is not."""
+        first = [t for t in dict.fromkeys(order or []) if t in self]
+        tasks = first + [t for t in self.tasks if t not in first]
+        table = self.summary().loc[tasks]
+        iou = self.overlap_matrix(tasks).to_numpy()
+        return {"format": "mask_accounting/v1", "tasks": tasks,
+                "per_task": {str(t): {k: table.at[t, k].item() for k in table.columns}
+                             for t in tasks},
+                "iou": [[None if math.isnan(v) else float(v) for v in row] for row in iou]}
+
 
 # ----------------------------------------------------------------------------------------------
 # Applying masks

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmark import masks as M
 from benchmark.config import TrainConfig, apply_overrides, profile_config
 from benchmark.environment import environment
 from benchmark.errors import UserError
@@ -395,8 +396,13 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
     except KeyboardInterrupt:
         reason = "interrupted by the user"
     write_metrics(complete=reason is None, reason=reason)
+    strategy_state = parts.state_dict()
     atomic_torch_save(run_dir / "model.pt", {"model": model.state_dict(),
-                                             "strategy": parts.state_dict()})
+                                             "strategy": strategy_state})
+    if strategy_state.get("format") == "task_masks/v1":  # subnet, packnet: masks.json
+        atomic_write_json(run_dir / "masks.json",
+                          M.TaskMasks.from_state_dict(strategy_state).accounting(
+                              [SUBSETS[s] for s in subsets]))
     atomic_write_text(run_dir / "run.log", "\n".join(log_lines) + "\n")
     if reason:
         say(f"run incomplete ({reason}); partial results in {run_dir}")

@@ -191,26 +191,38 @@ def plot_forgetting_bars(per_run: pd.DataFrame, subsets: list[str], labels: list
     return save(fig, base)
 
 
-def mask_overlap(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
-    """Mean (and std) IoU of kept weights between task masks over the subnet `runs`
-    (read from model.pt), and the mean sparsity per task. None if no run has masks."""
+def _mask_summary(run: Run) -> dict | None:
+    """The run's mask accounting: its masks.json, else computed from model.pt's masks (runs made
+    before masks.json existed, when their model.pt is at hand). None if the run has no masks."""
     import torch
 
     from benchmark.masks import TaskMasks
 
+    path = run.path / "masks.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    path = run.path / "model.pt"
+    if not path.exists():
+        return None
+    sd = torch.load(path, map_location="cpu", weights_only=True).get("strategy") or {}
+    if sd.get("format") != "task_masks/v1":
+        return None
+    return TaskMasks.from_state_dict(sd).accounting(run.subsets)
+
+
+def mask_overlap(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
+    """Mean (and std) IoU of kept weights between task masks over the subnet `runs`
+    (from masks.json or model.pt), and the mean sparsity per task. None if no run has masks."""
     mats, sparsity = [], {}
     for r in runs:
-        path = r.path / "model.pt"
-        if not path.exists():
+        summary = _mask_summary(r)
+        if summary is None:
             continue
-        sd = torch.load(path, map_location="cpu", weights_only=True).get("strategy") or {}
-        if sd.get("format") != "task_masks/v1":
-            continue
-        tm = TaskMasks.from_state_dict(sd)
-        tasks = [s for s in r.subsets if s in tm] + [t for t in tm.tasks if t not in r.subsets]
-        mats.append(tm.overlap_matrix(tasks))
+        tasks = summary["tasks"]
+        iou = np.array(summary["iou"], dtype=float)  # None (both masks empty) -> nan
+        mats.append(pd.DataFrame(iou, index=tasks, columns=tasks))
         for t in tasks:
-            sparsity.setdefault(t, []).append(tm.sparsity(t))
+            sparsity.setdefault(t, []).append(summary["per_task"][str(t)]["sparsity"])
     if not mats:
         return None
     stack = np.array([m.to_numpy() for m in mats])

@@ -86,6 +86,36 @@ def test_every_file_is_written(report):
     assert (out / "index.md").exists()
 
 
+def test_mask_accounting_file_and_overlap_plot_without_checkpoints(small_runs, tmp_path):
+    import torch
+
+    from benchmark.masks import TaskMasks
+    from benchmark.reporting.plots import mask_overlap
+    from benchmark.reporting.runs import load_runs
+
+    run_dir = small_runs / "three_task" / "subnet" / "seed0"
+    summary = json.loads((run_dir / "masks.json").read_text())
+    masks = TaskMasks.from_state_dict(
+        torch.load(run_dir / "model.pt", weights_only=True)["strategy"])
+    assert summary["tasks"] == ["er", "ic", "asr"]
+    assert {t: v["kept"] for t, v in summary["per_task"].items()} == \
+        {t: masks.nonzero(t) for t in ("er", "ic", "asr")}
+    assert summary["per_task"]["er"]["storage_bits"] == masks.storage_bits("er")
+    np.testing.assert_allclose(summary["iou"], masks.overlap_matrix(["er", "ic", "asr"]))
+    assert np.diag(summary["iou"]).tolist() == [1.0, 1.0, 1.0]
+    assert not (small_runs / "three_task" / "naive" / "seed0" / "masks.json").exists()
+    # a fresh clone has no model.pt: the overlap comes from masks.json, the same numbers
+    src = tmp_path / "runs"
+    shutil.copytree(small_runs / "three_task" / "subnet", src / "three_task" / "subnet")
+    for pt in src.rglob("model.pt"):
+        pt.unlink()
+    with_pt = mask_overlap(load_runs([small_runs / "three_task" / "subnet"])[0])
+    without = mask_overlap(load_runs([src])[0])
+    pd.testing.assert_frame_equal(with_pt[0], without[0])
+    build_report([src], tmp_path / "out", formats=["csv"], log=lambda *a: None)
+    assert (tmp_path / "out" / "three_task" / "plots" / "mask_iou_subnet.png").exists()
+
+
 def test_incomplete_runs_are_skipped_and_listed(small_runs, tmp_path):
     src = tmp_path / "runs"
     shutil.copytree(small_runs, src)

@@ -1,0 +1,39 @@
+"""Write masks.json (mask accounting: kept weights, sparsity, exclusive weights, storage bits,
+pairwise IoU) for finished runs made before `benchmark run` wrote it, from their model.pt.
+
+    python scripts/write_mask_accounting.py results/seven_task/subnet/seed0 ...
+
+It calls the function the runner calls at the end of a run (`TaskMasks.accounting`), so the
+file is the same as a new run would write. Runs without masks, or without model.pt, are skipped.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from benchmark.io import atomic_write_json
+from benchmark.masks import TaskMasks
+from benchmark.tasks import SUBSETS
+
+
+def main(run_dirs: list[str]) -> int:
+    for run_dir in map(Path, run_dirs):
+        checkpoint, metrics = run_dir / "model.pt", run_dir / "metrics.json"
+        if not checkpoint.exists() or not metrics.exists():
+            print(f"skip {run_dir}: needs model.pt and metrics.json")
+            continue
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True).get("strategy")
+        if not state or state.get("format") != "task_masks/v1":
+            print(f"skip {run_dir}: its strategy keeps no task masks")
+            continue
+        order = [SUBSETS[s] for s in json.loads(metrics.read_text())["eval_subsets"]]
+        atomic_write_json(run_dir / "masks.json", TaskMasks.from_state_dict(state).accounting(order))
+        print(f"wrote {run_dir / 'masks.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

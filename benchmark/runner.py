@@ -147,9 +147,10 @@ def run(req: RunRequest, log=print) -> Path:
             raise UserError(f"{run_dir} already holds a complete run; pass --overwrite to "
                             "replace it")
         if metrics_path.exists() and not ckpt_path.exists():
-            # only strategies that can resume leave a checkpoint (see the loop below)
-            raise UserError(f"{run_dir} holds an unfinished run of a strategy that cannot "
-                            "resume; pass --overwrite to start again")
+            # only strategies that can resume leave a checkpoint, once an experience finished
+            raise UserError(f"{run_dir} holds an unfinished run with no checkpoint to resume "
+                            "from (its strategy cannot resume, or it stopped in its first "
+                            "experience); pass --overwrite to start again")
         if ckpt_path.exists() and not req.resume:
             raise UserError(f"{run_dir} holds an unfinished run; pass --resume to continue it "
                             "or --overwrite to start again")
@@ -335,6 +336,7 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
         R = state["score_rows"]
         summary = cl_summary(np.array(R), higher_is_better=True,
                              train_exp_of_task=stream.trained_at(),
+                             first_train_exp_of_task=stream.trained_at("first"),
                              baseline=np.array(baseline_scores), task_names=subsets) \
             if len(R) == len(stream.experiences) else None
         atomic_write_json(metrics_path, {
@@ -399,7 +401,8 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
     strategy_state = parts.state_dict()
     atomic_torch_save(run_dir / "model.pt", {"model": model.state_dict(),
                                              "strategy": strategy_state})
-    if strategy_state.get("format") == "task_masks/v1":  # subnet, packnet: masks.json
+    if isinstance(strategy_state, dict) and strategy_state.get("format") == "task_masks/v1":
+        # subnet, packnet: the mask accounting, small enough to commit (model.pt is not)
         atomic_write_json(run_dir / "masks.json",
                           M.TaskMasks.from_state_dict(strategy_state).accounting(
                               [SUBSETS[s] for s in subsets]))

@@ -59,10 +59,11 @@ class StreamSpec:
             seen += [s for s in exp if s not in seen]
         return seen
 
-    def trained_at(self) -> list[int]:
-        """For each eval subset, the LAST experience that trains it: the reference row of
-        BWT/forgetting when a user stream trains a source in more than one experience."""
-        return learned_at_from_stream(self.experiences, self.eval_subsets, which="last")
+    def trained_at(self, which: str = "last") -> list[int]:
+        """For each eval subset, the last (or first) experience that trains it. A user stream
+        may train a source in several experiences: BWT/forgetting measure from the last, FWT
+        from the first (see benchmark.evaluation.cl_metrics.cl_summary)."""
+        return learned_at_from_stream(self.experiences, self.eval_subsets, which=which)
 
 
 def get_stream(name: str, order: list[str] | None = None) -> StreamSpec:

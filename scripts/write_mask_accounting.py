@@ -26,10 +26,11 @@ def main(run_dirs: list[str]) -> int:
             print(f"skip {run_dir}: needs model.pt and metrics.json")
             continue
         state = torch.load(checkpoint, map_location="cpu", weights_only=True).get("strategy")
-        if not state or state.get("format") != "task_masks/v1":
+        if not isinstance(state, dict) or state.get("format") != "task_masks/v1":
             print(f"skip {run_dir}: its strategy keeps no task masks")
             continue
-        order = [SUBSETS[s] for s in json.loads(metrics.read_text())["eval_subsets"]]
+        # user-stream subsets are not registered here; their masks then keep their own order
+        order = [SUBSETS.get(s, s) for s in json.loads(metrics.read_text())["eval_subsets"]]
         atomic_write_json(run_dir / "masks.json", TaskMasks.from_state_dict(state).accounting(order))
         print(f"wrote {run_dir / 'masks.json'}")
     return 0

@@ -1,5 +1,4 @@
 """replay: experience replay through Avalanche's ReplayPlugin with a bounded memory."""
-import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -14,10 +13,15 @@ from avalanche.training.storage_policy import (
 from benchmark.streams import dataset_from_items
 from strategies import StrategyContext, StrategyParts, register_strategy
 
-# Avalanche 0.6.0's own ReplayPlugin.after_training_exp calls the storage policy's deprecated
-# `update`: a warning about Avalanche's code that every experience of every run would print.
-warnings.filterwarnings("ignore", message="Call to deprecated function update",
-                        category=DeprecationWarning)
+
+class BufferedReplay(ReplayPlugin):
+    """Avalanche 0.6.0's ReplayPlugin.after_training_exp calls the storage policy's deprecated
+    `update`, which only forwards to `post_adapt` and prints a DeprecationWarning every
+    experience (a warnings filter can't stop it: the decorator resets the filter each call).
+    Call `post_adapt` directly: the same update, no warning."""
+
+    def after_training_exp(self, strategy, **kwargs):
+        self.storage_policy.post_adapt(strategy, strategy.experience)
 
 
 @dataclass
@@ -35,7 +39,7 @@ def build(cfg: ReplayConfig, ctx: StrategyContext) -> StrategyParts:
         policy = ExperienceBalancedBuffer(max_size=cfg.mem_size, adaptive_size=True)
     else:
         policy = ParametricBuffer(max_size=cfg.mem_size, groupby="task")
-    plugin = ReplayPlugin(mem_size=cfg.mem_size, storage_policy=policy,
+    plugin = BufferedReplay(mem_size=cfg.mem_size, storage_policy=policy,
                           batch_size_mem=cfg.batch_size_mem or None)
 
     def extra_state() -> dict:

@@ -34,7 +34,7 @@ def test_unfinished_run_without_checkpoint_needs_overwrite(quick_corpus, tmp_pat
     partial = json.dumps({"complete": False, "incomplete_reason": "running", "resumable": False})
     (run_dir / "metrics.json").write_text(partial)
     for resume in (False, True):
-        with pytest.raises(UserError, match="strategy that cannot resume; pass --overwrite"):
+        with pytest.raises(UserError, match="no checkpoint to resume from .*pass --overwrite"):
             run(_req(quick_corpus, tmp_path, resume=resume), log=lambda *a: None)
     assert (run_dir / "metrics.json").read_text() == partial
 

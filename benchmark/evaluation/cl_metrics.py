@@ -40,7 +40,8 @@ helped by earlier experiences, intransigence > 0 = worse than the joint model.
   plasticity    = R[j][j] per task, and its mean
 Forgetting is max-based (Chaudhry), not Avalanche's first-minus-last (which is -BWT per task).
 Where a task is trained in several experiences, "j" in R[j][j] is the last experience that
-trained it. NaN (not evaluated) cells are skipped."""
+trained it, except in FWT, where g[j-1][j] is taken before the first. NaN (not evaluated)
+cells are skipped."""
 
 
 def _as_matrix(R: Any) -> tuple[np.ndarray, list | None]:
@@ -204,8 +205,13 @@ def plasticity_per_task(R: Any, train_exp_of_task: Sequence[int | None] | None =
 def cl_summary(R: Any, higher_is_better: bool = True,
                train_exp_of_task: Sequence[int | None] | None = None,
                baseline: Sequence[float] | None = None, joint: Any = None,
-               task_names: Sequence[str] | None = None) -> dict:
+               task_names: Sequence[str] | None = None,
+               first_train_exp_of_task: Sequence[int | None] | None = None) -> dict:
     """All metrics of this module for one results matrix (see CONVENTIONS).
+
+    FWT asks how well a task did *before it was ever trained*, so where a task is trained in
+    several experiences it uses `first_train_exp_of_task` (default: `train_exp_of_task`);
+    every other metric uses `train_exp_of_task`, normally the last training.
 
     R: T x T' array-like or DataFrame (column names become task names). Returns a JSON-ready
     dict: acc, bwt, fwt, forgetting, intransigence, plasticity (floats or None) and
@@ -232,7 +238,8 @@ def cl_summary(R: Any, higher_is_better: bool = True,
         "learned_at": per_task(la),
         "acc": acc(M, higher_is_better, la),
         "bwt": _mean(bw),
-        "fwt": fwt(M, baseline, higher_is_better, la),
+        "fwt": fwt(M, baseline, higher_is_better,
+                   la if first_train_exp_of_task is None else first_train_exp_of_task),
         "forgetting": _mean(fg),
         "intransigence": _mean(it) if joint is not None else None,
         "plasticity": _mean(pl),

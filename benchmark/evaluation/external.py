@@ -75,6 +75,8 @@ def evaluate_external(req: EvalRequest, log=print) -> dict:
     from benchmark.streams import collate, load_subset
     from benchmark.tasks import SUBSETS, get_task
 
+    if req.beam < 1:
+        raise UserError(f"--beam must be at least 1 (1 = greedy search), got {req.beam}")
     run_dir = Path(req.run_dir)
     spec = get_task(req.task)
     corpus, root = parse_source(req.data)

@@ -197,17 +197,22 @@ def _mask_summary(run: Run) -> dict | None:
     import torch
 
     from benchmark.masks import TaskMasks
+    from benchmark.tasks import SUBSETS
 
-    path = run.path / "masks.json"
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        summary = json.loads((run.path / "masks.json").read_text(encoding="utf-8"))
+        if isinstance(summary, dict) and summary.get("format") == "mask_accounting/v1":
+            return summary
+    except (OSError, ValueError):
+        pass  # missing or unreadable: fall back to the checkpoint
     path = run.path / "model.pt"
     if not path.exists():
         return None
-    sd = torch.load(path, map_location="cpu", weights_only=True).get("strategy") or {}
-    if sd.get("format") != "task_masks/v1":
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    sd = state.get("strategy") if isinstance(state, dict) else None
+    if not isinstance(sd, dict) or sd.get("format") != "task_masks/v1":
         return None
-    return TaskMasks.from_state_dict(sd).accounting(run.subsets)
+    return TaskMasks.from_state_dict(sd).accounting([SUBSETS.get(s, s) for s in run.subsets])
 
 
 def mask_overlap(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:

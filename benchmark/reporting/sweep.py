@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
@@ -103,11 +104,18 @@ def config_differences(run_dir: Path, strategy: str, profile: str,
     asked = {"train": dataclasses.asdict(train), "strategy": dataclasses.asdict(strat_cfg)}
     diffs = []
     for section, values in asked.items():
-        old = on_disk.get(section, {})
+        old = on_disk.get(section) if isinstance(on_disk, dict) else None
+        if not isinstance(old, dict):
+            continue
         for key, value in values.items():
-            if key in old and key not in _NOT_COMPARED and old[key] != value:
+            if key in old and key not in _NOT_COMPARED and old[key] != value \
+                    and not (_is_nan(old[key]) and _is_nan(value)):
                 diffs.append(f"{key}: {old[key]!r} != {value!r}")
     return diffs
+
+
+def _is_nan(x) -> bool:
+    return isinstance(x, float) and math.isnan(x)
 
 
 def overrides_for(strategy: str, overrides: list[str]) -> list[str]:

@@ -149,11 +149,22 @@ def test_user_stream_run_then_eval(corpora, tmp_path, monkeypatch, capsys):
     assert len(preds.splitlines()) == 3
     assert saved["decoding"] == "greedy"
     # the same with beam search (one utterance at a time), into another folder
+    from benchmark.models.slu import SLUModel
+
+    calls = []
+    real_beam_search = SLUModel.beam_search
+
+    def counted(self, enc, prompt, beam=4, *args, **kw):
+        calls.append(beam)
+        return real_beam_search(self, enc, prompt, beam, *args, **kw)
+
+    monkeypatch.setattr(SLUModel, "beam_search", counted)
     rc = main(["eval", "--run", str(run_dir), "--task", "scr", "--data",
                f"speech_commands:{corpora / 'speech_commands'}", "--beam", "3",
                "--out", str(tmp_path / "beam")])
     beam = json.loads((tmp_path / "beam" / "speech_commands-scr-test.json").read_text())
     assert rc == 0 and beam["decoding"] == "beam 3" and beam["scored"] == 3
+    assert calls == [3, 3, 3]  # one beam search of width 3 per scored utterance
     assert 0.0 <= beam["metrics"]["accuracy"] <= 1.0
 
     # and on the IEMOCAP test session for ER, through the er subnetwork
@@ -165,6 +176,9 @@ def test_user_stream_run_then_eval(corpora, tmp_path, monkeypatch, capsys):
 
 
 def test_eval_errors(tmp_path, capsys):
+    rc = main(["eval", "--run", str(tmp_path), "--task", "scr", "--data", "speech_commands:/x",
+               "--beam", "0"])
+    assert rc == 2 and "--beam must be at least 1" in capsys.readouterr().err
     rc = main(["eval", "--run", str(tmp_path), "--task", "scr", "--data", "speech_commands:/x"])
     assert rc == 2 and "has no config.json and model.pt" in capsys.readouterr().err
     rc = main(["eval", "--run", str(tmp_path), "--task", "scr", "--data", "/x"])

@@ -142,3 +142,20 @@ def test_joint_matrix_form():
 def test_conventions_text_mentions_every_metric():
     for word in ("ACC", "BWT", "FWT", "forgetting", "intransigence", "plasticity", "WER"):
         assert word in clm.CONVENTIONS
+
+
+def test_task_trained_twice_bwt_from_last_fwt_from_first():
+    # er is trained in experiences 0 and 2, ic in 1 (a user stream repeating a source)
+    R = [[80, 10], [60, 70], [85, 50]]
+    exps = [{"er"}, {"ic"}, {"er"}]
+    last = clm.learned_at_from_stream(exps, ["er", "ic"], "last")
+    first = clm.learned_at_from_stream(exps, ["er", "ic"], "first")
+    assert (last, first) == ([2, 1], [0, 1])
+    s = clm.cl_summary(R, train_exp_of_task=last, first_train_exp_of_task=first,
+                       baseline=[10, 10], task_names=["er", "ic"])
+    assert s["bwt"] == pytest.approx(50 - 70)  # only ic was learned before the last row
+    # FWT: ic before its first training (10) minus the untrained 10; er's own earlier
+    # training is not transfer, so it does not count
+    assert s["fwt"] == pytest.approx(0.0)
+    assert clm.cl_summary(R, train_exp_of_task=last, baseline=[10, 10])["fwt"] == \
+        pytest.approx(((60 - 10) + (10 - 10)) / 2)  # what using `last` for FWT would report

@@ -104,14 +104,18 @@ def test_mask_accounting_file_and_overlap_plot_without_checkpoints(small_runs, t
     np.testing.assert_allclose(summary["iou"], masks.overlap_matrix(["er", "ic", "asr"]))
     assert np.diag(summary["iou"]).tolist() == [1.0, 1.0, 1.0]
     assert not (small_runs / "three_task" / "naive" / "seed0" / "masks.json").exists()
-    # a fresh clone has no model.pt: the overlap comes from masks.json, the same numbers
-    src = tmp_path / "runs"
-    shutil.copytree(small_runs / "three_task" / "subnet", src / "three_task" / "subnet")
-    for pt in src.rglob("model.pt"):
-        pt.unlink()
-    with_pt = mask_overlap(load_runs([small_runs / "three_task" / "subnet"])[0])
-    without = mask_overlap(load_runs([src])[0])
-    pd.testing.assert_frame_equal(with_pt[0], without[0])
+    # a fresh clone has no model.pt: the overlap comes from masks.json; a run made before
+    # masks.json existed has only model.pt: computed from it. Both give the same numbers.
+    src, old = tmp_path / "runs", tmp_path / "old_runs"
+    for root, drop in ((src, "model.pt"), (old, "masks.json")):
+        shutil.copytree(small_runs / "three_task" / "subnet", root / "three_task" / "subnet")
+        for path in root.rglob(drop):
+            path.unlink()
+    from_json = mask_overlap(load_runs([src])[0])
+    from_checkpoint = mask_overlap(load_runs([old])[0])
+    pd.testing.assert_frame_equal(from_json[0], from_checkpoint[0])
+    pd.testing.assert_frame_equal(from_json[1], from_checkpoint[1])
+    assert from_json[2] == pytest.approx(from_checkpoint[2])
     build_report([src], tmp_path / "out", formats=["csv"], log=lambda *a: None)
     assert (tmp_path / "out" / "three_task" / "plots" / "mask_iou_subnet.png").exists()
 

@@ -646,3 +646,11 @@ def iterative_magnitude_pruning(
                         "pruned_of_start": 1.0 - kept / start if start else 0.0,
                         "train_s": time.perf_counter() - t0, "prune_s": 0.0})
     return mask, history
+
+
+def accounting_of_state(strategy_state: object, order: Iterable | None = None) -> dict | None:
+    """`TaskMasks.accounting` of a strategy state (model.pt's "strategy" entry), or None when
+    that state holds no task masks (every strategy but subnet and packnet)."""
+    if not isinstance(strategy_state, dict) or strategy_state.get("format") != "task_masks/v1":
+        return None
+    return TaskMasks.from_state_dict(strategy_state).accounting(order)

@@ -401,11 +401,9 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
     strategy_state = parts.state_dict()
     atomic_torch_save(run_dir / "model.pt", {"model": model.state_dict(),
                                              "strategy": strategy_state})
-    if isinstance(strategy_state, dict) and strategy_state.get("format") == "task_masks/v1":
-        # subnet, packnet: the mask accounting, small enough to commit (model.pt is not)
-        atomic_write_json(run_dir / "masks.json",
-                          M.TaskMasks.from_state_dict(strategy_state).accounting(
-                              [SUBSETS[s] for s in subsets]))
+    accounting = M.accounting_of_state(strategy_state, [SUBSETS[s] for s in subsets])
+    if accounting is not None:  # subnet, packnet: small enough to commit (model.pt is not)
+        atomic_write_json(run_dir / "masks.json", accounting)
     atomic_write_text(run_dir / "run.log", "\n".join(log_lines) + "\n")
     if reason:
         say(f"run incomplete ({reason}); partial results in {run_dir}")

@@ -3,7 +3,7 @@ pairwise IoU) for finished runs made before `benchmark run` wrote it, from their
 
     python scripts/write_mask_accounting.py results/seven_task/subnet/seed0 ...
 
-It calls the function the runner calls at the end of a run (`TaskMasks.accounting`), so the
+It calls the function the runner calls at the end of a run (`masks.accounting_of_state`), so the
 file is the same as a new run would write. Runs without masks, or without model.pt, are skipped.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from benchmark.io import atomic_write_json
-from benchmark.masks import TaskMasks
+from benchmark.masks import accounting_of_state
 from benchmark.tasks import SUBSETS
 
 
@@ -26,12 +26,13 @@ def main(run_dirs: list[str]) -> int:
             print(f"skip {run_dir}: needs model.pt and metrics.json")
             continue
         state = torch.load(checkpoint, map_location="cpu", weights_only=True).get("strategy")
-        if not isinstance(state, dict) or state.get("format") != "task_masks/v1":
-            print(f"skip {run_dir}: its strategy keeps no task masks")
-            continue
         # user-stream subsets are not registered here; their masks then keep their own order
         order = [SUBSETS.get(s, s) for s in json.loads(metrics.read_text())["eval_subsets"]]
-        atomic_write_json(run_dir / "masks.json", TaskMasks.from_state_dict(state).accounting(order))
+        accounting = accounting_of_state(state, order)
+        if accounting is None:
+            print(f"skip {run_dir}: its strategy keeps no task masks")
+            continue
+        atomic_write_json(run_dir / "masks.json", accounting)
         print(f"wrote {run_dir / 'masks.json'}")
     return 0
 

@@ -118,6 +118,11 @@ def compute_metrics(spec: TaskSpec, refs: list, preds: list) -> dict[str, float]
     return entity_metrics(refs, preds)
 
 
+def check_beam(beam: int) -> None:
+    if beam < 1:
+        raise UserError(f"--beam must be at least 1 (1 = greedy search), got {beam}")
+
+
 def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
                   batches: Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
                   device: torch.device | str, max_len: int | None = None,
@@ -128,8 +133,7 @@ def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
     batches: (x, y, t) tuples of the batch contract; every row must belong to `spec` (the prompt
     is taken from y[:, :2]). The model's train/eval mode is restored afterwards.
     """
-    if beam < 1:
-        raise UserError(f"beam must be at least 1 (1 = greedy), got {beam}")
+    check_beam(beam)
     limit = DEFAULT_MAX_LEN[spec.kind] if max_len is None else max_len
     was_training = model.training
     model.eval()

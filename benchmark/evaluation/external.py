@@ -71,12 +71,11 @@ def load_finished_run(run_dir: Path, device: str):
 def evaluate_external(req: EvalRequest, log=print) -> dict:
     from benchmark.corpora import get_loader, parse_source
     from benchmark.corpora.prepare import outside_vocabulary, prepare_split
-    from benchmark.evaluation.evaluate import evaluate_task
+    from benchmark.evaluation.evaluate import check_beam, evaluate_task
     from benchmark.streams import collate, load_subset
     from benchmark.tasks import SUBSETS, get_task
 
-    if req.beam < 1:
-        raise UserError(f"--beam must be at least 1 (1 = greedy search), got {req.beam}")
+    check_beam(req.beam)  # before loading the model and preparing the data
     run_dir = Path(req.run_dir)
     spec = get_task(req.task)
     corpus, root = parse_source(req.data)

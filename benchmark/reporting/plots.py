@@ -196,7 +196,7 @@ def _mask_summary(run: Run) -> dict | None:
     before masks.json existed, when their model.pt is at hand). None if the run has no masks."""
     import torch
 
-    from benchmark.masks import TaskMasks
+    from benchmark.masks import accounting_of_state
     from benchmark.tasks import SUBSETS
 
     try:
@@ -209,10 +209,8 @@ def _mask_summary(run: Run) -> dict | None:
     if not path.exists():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
-    sd = state.get("strategy") if isinstance(state, dict) else None
-    if not isinstance(sd, dict) or sd.get("format") != "task_masks/v1":
-        return None
-    return TaskMasks.from_state_dict(sd).accounting([SUBSETS.get(s, s) for s in run.subsets])
+    return accounting_of_state(state.get("strategy") if isinstance(state, dict) else None,
+                               [SUBSETS.get(s, s) for s in run.subsets])
 
 
 def mask_overlap(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:

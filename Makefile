@@ -42,6 +42,8 @@ lint: $(STAMP)
 results: $(STAMP)
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0 --jobs 2 \
 		--strategies naive,ewc,replay,subnet,joint,packnet,mas,lwf,agem,si
+	$(BIN)/benchmark sweep --stream seven_task --seeds 1,2 --jobs 2 \
+		--strategies naive,ewc,replay,subnet,joint
 	$(BIN)/benchmark sweep --stream seven_task --strategies subnet --seeds 0 --jobs 2 \
 		--out results/update_exclusive update=exclusive
 	$(BIN)/benchmark sweep --stream three_task --strategies naive,ewc,replay,subnet,joint \

@@ -224,8 +224,11 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}" if str(exc) else
+              "error: interrupted; run the same command again to continue", file=sys.stderr)
         return 130
     return 0
 

@@ -6,3 +6,8 @@ The CLI prints `error: <message>` and exits non-zero; a traceback appears only w
 
 class UserError(Exception):
     """An error caused by input the user can fix (bad name, missing corpus, bad file...)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, caught where the command knows how to continue; the message says how. A
+    KeyboardInterrupt subclass, so that callers that stop on Ctrl-C still stop."""

@@ -27,7 +27,7 @@ import torch
 from benchmark import masks as M
 from benchmark.config import TrainConfig, apply_overrides, profile_config
 from benchmark.environment import environment
-from benchmark.errors import UserError
+from benchmark.errors import Interrupted, UserError
 from benchmark.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from benchmark.memory import map_large_allocations, release_free_memory
 from benchmark.streams import BuiltStream, build_stream, collate, get_stream
@@ -408,7 +408,13 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
     if reason:
         say(f"run incomplete ({reason}); partial results in {run_dir}")
         if reason.startswith("interrupted"):
-            raise KeyboardInterrupt
+            if not parts.resumable:
+                raise Interrupted("run interrupted; this strategy cannot resume, so rerun it "
+                                  "with --overwrite")
+            if not ckpt_path.exists():
+                raise Interrupted("run interrupted before its first experience ended; rerun it "
+                                  "with --overwrite")
+            raise Interrupted("run interrupted; continue it with the same command plus --resume")
         raise UserError(f"run stopped early ({reason}); partial results kept in {metrics_path}")
     say(summary_table(metrics_path))
     from benchmark.reporting.report import write_run_report

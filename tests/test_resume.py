@@ -74,3 +74,32 @@ def test_resume_refuses_other_config_and_unsafe_pickles(quick_corpus, tmp_path):
     torch.save({"x": Evil()}, run_dir / "checkpoint.pt")
     with pytest.raises(UserError, match="unsafe unpickling"):
         run(_req(quick_corpus, out, "naive", resume=True), log=lambda *a: None)
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(quick_corpus, tmp_path):
+    """SIGINT (Ctrl-C) after the first experience: one line on stderr saying how to continue,
+    exit 130, partial results marked incomplete; --resume then ends where an uninterrupted run
+    does."""
+    ref_dir = run(_req(quick_corpus, tmp_path / "ref", "naive"), log=lambda *a: None)
+    ref = _strip(json.loads((ref_dir / "metrics.json").read_text()))
+
+    out = tmp_path / "stopped"
+    cmd = [sys.executable, "-m", "benchmark.cli", "run", "--stream", "three_task", "--strategy",
+           "naive", "--profile", "quick", "--corpus", str(quick_corpus), "--out", str(out),
+           "--no-progress", *FAST]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run_dir = out / "three_task" / "naive" / "seed0"
+    deadline = time.time() + 300
+    while not (run_dir / "checkpoint.pt").exists() and proc.poll() is None \
+            and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "error: run interrupted; continue it with the same command plus --resume"]
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["complete"] is False and m["incomplete_reason"] == "interrupted by the user"
+    got = _strip(json.loads((run(_req(quick_corpus, out, "naive", resume=True),
+                                 log=lambda *a: None) / "metrics.json").read_text()))
+    assert got == ref

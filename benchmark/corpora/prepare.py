@@ -123,6 +123,7 @@ def _prepare(corpus, data_root, task, split, listed, unknown_listed, utts, out, 
         + (f" (a sample of {len(listed)})" if len(utts) < len(listed) else ""))
     results = _features(utts, jobs)
     rows, feats, bad, long_ = [], [], [], []
+    resampled, downmixed = Counter(), 0  # of the kept files: what decoding changed
     for utt, res in zip(utts, results):
         if isinstance(res, str):
             if not skip_bad:
@@ -130,10 +131,13 @@ def _prepare(corpus, data_root, task, split, listed, unknown_listed, utts, out, 
                                 "skip such files (--skip-bad, or skip_bad: true in the source)")
             bad.append(f"{utt.audio}: {res}")
             continue
-        fbank, duration, sr = res
+        fbank, duration, sr, channels = res
         if duration > max_duration:
             long_.append(str(utt.audio))
             continue
+        if sr != SAMPLE_RATE:
+            resampled[sr] += 1
+        downmixed += channels > 1
         rows.append(_row(utt, split, duration, sr))
         feats.append(fbank)
     if not rows:
@@ -158,13 +162,20 @@ def _prepare(corpus, data_root, task, split, listed, unknown_listed, utts, out, 
         "skipped_too_long": len(long_), "skipped_unreadable": len(bad),
         "examples_too_long": long_[:5], "examples_unreadable": bad[:5],
         "outside_vocabulary": dict(unknown.most_common()),
+        "resampled_from_hz": {str(k): v for k, v in sorted(resampled.items())},
+        "downmixed_to_mono": downmixed,
         "seconds": round(time.perf_counter() - t0, 2)}
     atomic_write_text(out / "prepared.json", json.dumps(summary, indent=2) + "\n")
     log(f"[{corpus}] {task}/{split}: kept {len(rows)} of {len(utts)} ({summary['hours']} h); "
         f"skipped {len(long_)} over {max_duration}s and {len(bad)} unreadable"
         + (f"; {sum(shown.values())} with labels outside the task vocabulary "
            f"({', '.join(list(shown)[:5])}{'...' if len(shown) > 5 else ''})" if shown
-           else "") + f" [{summary['seconds']}s]")
+           else "")
+        + (f"; resampled to 16 kHz: {sum(resampled.values())} (from "
+           f"{', '.join(f'{k} Hz: {v}' for k, v in sorted(resampled.items()))})"
+           if resampled else "")
+        + (f"; downmixed to mono: {downmixed}" if downmixed else "")
+        + f" [{summary['seconds']}s]")
     return PreparedSplit(out, corpus, task, split, summary)
 
 
@@ -184,8 +195,17 @@ def _cache_key(corpus, root, task, split, max_duration, skip_bad, limit,
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int, float]:
-    """(mono float32 waveform at 16 kHz, original rate, duration in s); raises on bad audio."""
+    """(mono float32 waveform at 16 kHz, original rate, duration in s); raises on bad audio.
+    Several channels are averaged (downmixed); other rates are resampled."""
+    wave, sr, duration, _ = _read_audio(path)
+    return wave, sr, duration
+
+
+def _read_audio(path: Path) -> tuple[np.ndarray, int, float, int]:
+    """read_audio's result plus the file's channel count."""
+    _check_wav_length(path)
     wave, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    channels = wave.shape[1]
     wave = wave.mean(axis=1)
     if wave.size < sr * 0.05:
         raise ValueError("empty or shorter than 50 ms")
@@ -202,18 +222,42 @@ def read_audio(path: Path) -> tuple[np.ndarray, int, float]:
             wave = torchaudio.functional.resample(torch.from_numpy(wave), sr, SAMPLE_RATE).numpy()
         finally:
             torch.backends.mkldnn.enabled = prev
-    return wave, sr, duration
+    return wave, sr, duration, channels
 
 
-def _one(path: str) -> tuple[torch.Tensor, float, int] | str:
+def _check_wav_length(path: Path) -> None:
+    """Raise if a RIFF/WAVE file holds less audio than its header declares. libsndfile reads
+    such a file without complaint and returns the frames that are there, so a copy cut short
+    would silently train on a shorter clip. (FLAC decoders already fail on a cut stream.)"""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return  # not WAV: libsndfile judges it
+        size = os.fstat(f.fileno()).st_size
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return  # no data chunk: libsndfile reports that
+            declared = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                held = size - f.tell()
+                # 0 and 0xFFFFFFFF: size unknown (written by a streaming encoder), not a cut
+                if declared not in (0, 0xFFFFFFFF) and declared > held:
+                    raise ValueError(f"truncated: its header declares {declared} bytes of "
+                                     f"audio, the file holds {held}")
+                return
+            f.seek(declared + (declared & 1), os.SEEK_CUR)  # chunks are word-aligned
+
+
+def _one(path: str) -> tuple[torch.Tensor, float, int, int] | str:
     if not Path(path).is_file():
         return "missing"
     try:
-        wave, sr, duration = read_audio(Path(path))
+        wave, sr, duration, channels = _read_audio(Path(path))
     except Exception as exc:  # noqa: BLE001 -- libsndfile raises several types; name the reason
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}"
     # fp16 as cached: halves what the pool sends back and what waits for the final concat
-    return compute_fbank(wave, SAMPLE_RATE).half(), duration, sr
+    return compute_fbank(wave, SAMPLE_RATE).half(), duration, sr, channels
 
 
 def _init_worker() -> None:

@@ -76,6 +76,11 @@ def test_prepare_filters_caches_and_reports(manifest_root, tmp_path):
     assert (s["listed"], s["kept"], s["skipped_too_long"], s["skipped_unreadable"]) == (5, 4, 1, 0)
     assert s["outside_vocabulary"] == {"greeting_hello": 1}
     assert "labels outside the task vocabulary" in logs[-1]
+    # other rates are resampled and stereo is downmixed, and the log says so
+    assert s["resampled_from_hz"] == {"8000": 1, "44100": 1, "48000": 1}
+    assert s["downmixed_to_mono"] == 1
+    assert "resampled to 16 kHz: 3 (from 8000 Hz: 1, 44100 Hz: 1, 48000 Hz: 1)" in logs[-1]
+    assert "downmixed to mono: 1" in logs[-1]
     feats = load_features(p.root, "ic", "test")
     rows = p.rows
     assert list(feats["ids"]) == [r["id"] for r in rows]
@@ -108,17 +113,32 @@ def test_limit_samples_known_labels_before_decoding(manifest_root, tmp_path):
     assert [r["id"] for r in again.rows] == [r["id"] for r in p.rows]  # seeded
 
 
-def test_bad_audio_names_the_file_or_is_skipped(manifest_root, tmp_path):
+@pytest.mark.parametrize("name, reason", [
+    ("broken.wav", "Format not recognised"),   # corrupt: not audio at all
+    ("empty.wav", "Format not recognised"),    # a zero-byte file
+    ("silent.wav", "empty or shorter than 50 ms"),  # a valid header and no samples
+    ("cut.wav", "truncated: its header declares"),  # a copy cut short mid-data
+    ("cut.flac", "LibsndfileError"),           # a FLAC stream cut short
+    ("missing.wav", "missing"),
+])
+def test_bad_audio_names_the_file_or_is_skipped(manifest_root, tmp_path, name, reason):
     root = tmp_path / "bad"
     root.mkdir()
     (root / "broken.wav").write_bytes(b"RIFF not really a wav")
+    (root / "empty.wav").write_bytes(b"")
+    sf.write(root / "silent.wav", np.zeros(0, dtype=np.float32), 16000)
+    for suffix in ("wav", "flac"):
+        sf.write(root / f"full.{suffix}", np.sin(np.arange(32000) / 9).astype(np.float32) * .3,
+                 16000)
+        data = (root / f"full.{suffix}").read_bytes()
+        (root / f"cut.{suffix}").write_bytes(data[:len(data) // 2])
     rows = [{"audio": str(manifest_root / "clips" / "a.wav"), "task": "ic", "label": "alarm_set"},
-            {"audio": "broken.wav", "task": "ic", "label": "alarm_set"},
-            {"audio": "missing.wav", "task": "ic", "label": "alarm_set"}]
+            {"audio": name, "task": "ic", "label": "alarm_set"}]
     (root / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with pytest.raises(UserError, match=r"cannot use .*broken.wav .*--skip-bad"):
+    with pytest.raises(UserError, match=rf"cannot use .*{name} \(.*{reason}.*--skip-bad"):
         prepare_split("jsonl", root, "ic", "test", cache_dir=tmp_path / "c", log=lambda m: None)
     p = prepare_split("jsonl", root, "ic", "test", skip_bad=True, cache_dir=tmp_path / "c",
                       log=lambda m: None)
-    assert (p.summary["kept"], p.summary["skipped_unreadable"]) == (1, 2)
-    assert any("missing.wav: missing" in e for e in p.summary["examples_unreadable"])
+    assert (p.summary["kept"], p.summary["skipped_unreadable"]) == (1, 1)
+    assert f"{name}: " in p.summary["examples_unreadable"][0]
+    assert reason in p.summary["examples_unreadable"][0]

@@ -202,6 +202,15 @@ class RunLock:
         self.path.unlink(missing_ok=True)
 
 
+# 2: the template's clock is saved (format 1 lost it, so a resumed ewc or replay run restarted
+# Avalanche's experience counter at 0 and ended differently from an uninterrupted one)
+CHECKPOINT_FORMAT = 2
+# Avalanche's Clock counters. Plugins key their state on them (EWCPlugin's penalty and
+# importances on train_exp_counter, the replay buffer's per-experience quota too).
+CLOCK_COUNTERS = ("train_iterations", "train_exp_counter", "train_exp_epochs",
+                  "train_exp_iterations", "train_epoch_iterations", "total_iterations")
+
+
 def fingerprint(config: dict) -> str:
     """What a checkpoint must match to be resumed: everything but output/run-control flags."""
     from benchmark import __version__
@@ -210,6 +219,7 @@ def fingerprint(config: dict) -> str:
     keep["run"] = {k: config["run"][k] for k in ("stream", "strategy", "seed", "profile",
                                                   "order", "overrides")}
     keep["version"] = __version__
+    keep["checkpoint_format"] = CHECKPOINT_FORMAT
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -310,6 +320,8 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
                             "rerun with the same options, or --overwrite to start again")
         model.load_state_dict(ckpt["model"])
         parts.restore(ckpt["strategy"])
+        for name, value in ckpt["clock"].items():
+            setattr(template.clock, name, int(value))
         state, baseline = json.loads(ckpt["state"]), json.loads(ckpt["baseline"])
         start, elapsed_before = int(ckpt["completed"]), float(ckpt["elapsed"])
         set_rng_state(ckpt["rng"])
@@ -391,6 +403,7 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
                 atomic_torch_save(ckpt_path, {
                     "fingerprint": print_, "completed": i + 1, "model": model.state_dict(),
                     "strategy": parts.checkpoint(), "rng": rng_state(),
+                    "clock": {n: getattr(template.clock, n) for n in CLOCK_COUNTERS},
                     "state": json.dumps(state), "baseline": json.dumps(baseline),
                     "elapsed": elapsed_before + time.perf_counter() - t_start})
     except NonFiniteLoss as exc:

@@ -32,7 +32,9 @@ def _req(corpus, out, strategy, **kw):
                       corpus=str(corpus), overrides=FAST, progress=False, **kw)
 
 
-@pytest.mark.parametrize("strategy", ["subnet"])  # all strategies: scripts/kill_resume.py
+# ewc keys its penalty and importances on Avalanche's clock, which the checkpoint must restore;
+# every resumable strategy: scripts/kill_resume.py
+@pytest.mark.parametrize("strategy", ["subnet", "ewc"])
 def test_sigkill_then_resume_matches_uninterrupted(strategy, quick_corpus, tmp_path):
     ref_dir = run(_req(quick_corpus, tmp_path / "ref", strategy), log=lambda *a: None)
     ref = _strip(json.loads((ref_dir / "metrics.json").read_text()))

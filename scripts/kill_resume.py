@@ -73,7 +73,8 @@ def main() -> None:
                 break
             got = strip(json.loads(next(out.rglob("metrics.json")).read_text()))
             same = got == ref
-            print(f"{strategy:8s} trial {trial}: {kills} SIGKILLs, resumed, final metrics "
+            how = f"{kills} SIGKILLs, resumed" if kills else "finished before its kill time"
+            print(f"{strategy:8s} trial {trial}: {how}, final metrics "
                   f"{'EQUAL' if same else 'DIFFERENT'} to the uninterrupted run", flush=True)
             if not same:
                 raise SystemExit(1)

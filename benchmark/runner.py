@@ -144,6 +144,8 @@ def run(req: RunRequest, log=print) -> Path:
     metrics_path, ckpt_path = run_dir / "metrics.json", run_dir / "checkpoint.pt"
     if not req.overwrite:
         if _is_complete(metrics_path):
+            if req.resume:  # e.g. killed after it completed, before its report was written
+                return _finish_complete_run(run_dir, log)
             raise UserError(f"{run_dir} already holds a complete run; pass --overwrite to "
                             "replace it")
         if metrics_path.exists() and not ckpt_path.exists():
@@ -162,6 +164,20 @@ def run(req: RunRequest, log=print) -> Path:
         raise UserError(f"cannot write to {run_dir}; choose another --out") from None
     with RunLock(run_dir):
         return _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start)
+
+
+def _finish_complete_run(run_dir: Path, log) -> Path:
+    """`--resume` of a complete run: nothing to train. A run killed after metrics.json said
+    complete may lack its report and still hold its last checkpoint; finish those."""
+    with RunLock(run_dir):
+        ckpt_path = run_dir / "checkpoint.pt"
+        if ckpt_path.exists() or not (run_dir / "report" / "report.md").exists():
+            from benchmark.reporting.report import write_run_report
+
+            write_run_report(run_dir)
+            ckpt_path.unlink(missing_ok=True)
+    log(f"{run_dir} already holds a complete run; nothing to resume")
+    return run_dir
 
 
 def _is_complete(metrics_path: Path) -> bool:
@@ -410,13 +426,14 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
         reason = f"stopped: {exc}"
     except KeyboardInterrupt:
         reason = "interrupted by the user"
-    write_metrics(complete=reason is None, reason=reason)
+    # the model before metrics.json: "complete" must not be on disk before what it vouches for
     strategy_state = parts.state_dict()
     atomic_torch_save(run_dir / "model.pt", {"model": model.state_dict(),
                                              "strategy": strategy_state})
     accounting = M.accounting_of_state(strategy_state, [SUBSETS[s] for s in subsets])
     if accounting is not None:  # subnet, packnet: small enough to commit (model.pt is not)
         atomic_write_json(run_dir / "masks.json", accounting)
+    write_metrics(complete=reason is None, reason=reason)
     atomic_write_text(run_dir / "run.log", "\n".join(log_lines) + "\n")
     if reason:
         say(f"run incomplete ({reason}); partial results in {run_dir}")

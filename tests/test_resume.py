@@ -3,6 +3,7 @@ with one clear line."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,3 +106,13 @@ def test_ctrl_c_stops_cleanly_and_resumes(quick_corpus, tmp_path):
     got = _strip(json.loads((run(_req(quick_corpus, out, "naive", resume=True),
                                  log=lambda *a: None) / "metrics.json").read_text()))
     assert got == ref
+
+    # killed after metrics.json said complete, before the report: --resume finishes the report
+    # and trains nothing (metrics.json untouched); without --resume the folder is refused
+    shutil.rmtree(run_dir / "report")
+    before = (run_dir / "metrics.json").read_bytes()
+    said = []
+    assert run(_req(quick_corpus, out, "naive", resume=True), log=said.append) == run_dir
+    assert (run_dir / "report" / "report.md").exists()
+    assert (run_dir / "metrics.json").read_bytes() == before
+    assert said == [f"{run_dir} already holds a complete run; nothing to resume"]

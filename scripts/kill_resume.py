@@ -27,6 +27,16 @@ def strip(m: dict) -> dict:
     return m
 
 
+def differences(a, b, where: str = "metrics") -> list[tuple[str, object, object]]:
+    """(path, a, b) for every leaf where two JSON values differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b), key=str)
+                for d in differences(a.get(k), b.get(k), f"{where}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{where}[{i}]")]
+    return [] if a == b else [(where, a, b)]
+
+
 def command(args, out: Path, strategy: str, resume: bool) -> list[str]:
     cmd = [sys.executable, "-m", "benchmark.cli", "run", "--stream", args.stream, "--strategy",
            strategy, "--profile", "quick", "--corpus", args.corpus, "--out", str(out),
@@ -77,6 +87,8 @@ def main() -> None:
             print(f"{strategy:8s} trial {trial}: {how}, final metrics "
                   f"{'EQUAL' if same else 'DIFFERENT'} to the uninterrupted run", flush=True)
             if not same:
+                for where, a, b in differences(ref, got):
+                    print(f"    {where}: uninterrupted {a!r} != resumed {b!r}")
                 raise SystemExit(1)
 
 

@@ -56,7 +56,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="kill_resume_"))
     for strategy in args.strategies.split(","):
-        ref_out = tmp / "ref"
+        ref_out = tmp / f"ref_{strategy}"  # one folder each: rglob below must find this one
         t0 = time.perf_counter()
         subprocess.run(command(args, ref_out, strategy, False), check=True,
                        capture_output=True)

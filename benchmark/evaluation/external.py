@@ -93,6 +93,7 @@ def evaluate_external(req: EvalRequest, log=print) -> dict:
     # The view of the task: the run's subset of that task if it trained one, else the task id.
     trained = [s for exp in config["stream_experiences"] for s in exp]
     view = next((s for s in trained if SUBSETS[s] == req.task), req.task)
+    result["trained_by_run"] = view in trained
     predictions = []
     if result["scored"]:
         ds, kept = load_subset(prepared.root, req.task, split, tokenizer, req.task)
@@ -125,6 +126,10 @@ def format_result(r: dict) -> str:
     if r["outside_vocabulary"]:
         labels = ", ".join(f"{k} ({v})" for k, v in r["outside_vocabulary"].items())
         lines.append(f"  labels outside the model's '{r['task']}' vocabulary: {labels}")
+    if not r.get("trained_by_run", True):
+        lines.append(f"  note: this run never trained '{r['task']}', so these are an untrained "
+                     "task's scores (a strategy with task masks has no mask for it and uses "
+                     "the shared weights)")
     if r["metrics"] is None:
         lines.append("  nothing to score: no utterance has a label the model knows")
     else:

@@ -142,6 +142,7 @@ def test_user_stream_run_then_eval(corpora, tmp_path, monkeypatch, capsys):
                f"speech_commands:{corpora / 'speech_commands'}"])
     out = capsys.readouterr().out
     assert rc == 0 and "outside the model's 'scr' vocabulary: bed (1)" in out
+    assert "note: this run never trained 'scr'" in out  # the stream has no scr experience
     saved = json.loads((run_dir / "eval" / "speech_commands-scr-test.json").read_text())
     assert (saved["utterances"], saved["scored"]) == (4, 3)
     assert 0.0 <= saved["accuracy_all_utterances"] <= saved["metrics"]["accuracy"] <= 1.0
@@ -168,9 +169,10 @@ def test_user_stream_run_then_eval(corpora, tmp_path, monkeypatch, capsys):
     assert 0.0 <= beam["metrics"]["accuracy"] <= 1.0
 
     # and on the IEMOCAP test session for ER, through the er subnetwork
+    capsys.readouterr()  # drop the beam run's output
     rc = main(["eval", "--run", str(run_dir), "--task", "er", "--data",
                f"iemocap:{corpora / 'iemocap'}"])
-    assert rc == 0
+    assert rc == 0 and "never trained" not in capsys.readouterr().out
     er = json.loads((run_dir / "eval" / "iemocap-er-session5.json").read_text())
     assert er["outside_vocabulary"] == {} and er["scored"] == er["utterances"] > 0
 

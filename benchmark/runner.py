@@ -218,11 +218,11 @@ class RunLock:
         self.path.unlink(missing_ok=True)
 
 
-# 2: the template's clock is saved (format 1 lost it, so a resumed ewc or replay run restarted
+# 2: the template's clock is saved (format 1 lost it, so a resumed ewc run restarted
 # Avalanche's experience counter at 0 and ended differently from an uninterrupted one)
 CHECKPOINT_FORMAT = 2
 # Avalanche's Clock counters. Plugins key their state on them (EWCPlugin's penalty and
-# importances on train_exp_counter, the replay buffer's per-experience quota too).
+# importances on train_exp_counter; ParametricBuffer's groupby="experience" too).
 CLOCK_COUNTERS = ("train_iterations", "train_exp_counter", "train_exp_epochs",
                   "train_exp_iterations", "train_epoch_iterations", "total_iterations")
 

@@ -52,10 +52,11 @@ def _cmd_list(args) -> None:
         from benchmark.config import PROFILES, TrainConfig, profile_config
 
         names = list(PROFILES)
+        w = 2 + max(len(str(v)) for n in names for v in vars(profile_config(n)).values())
         print("training keys (override any as key=value); values per profile:")
-        print(f"  {'key':28s}" + "".join(f"{n:>10s}" for n in names) + "  meaning")
+        print(f"  {'key':28s}" + "".join(f"{n:>{w}s}" for n in names) + "  meaning")
         for fname, tname, _, help_ in describe(TrainConfig):
-            values = "".join(f"{getattr(profile_config(n), fname)!s:>10s}" for n in names)
+            values = "".join(f"{getattr(profile_config(n), fname)!s:>{w}s}" for n in names)
             print(f"  {fname + ' (' + tname + ')':28s}{values}  {help_}")
     elif args.what == "tasks":
         from benchmark.tasks import BUILTIN_SUBSETS, TASKS

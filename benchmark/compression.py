@@ -24,13 +24,12 @@ from pathlib import Path
 import torch
 
 from benchmark import masks as M
-from benchmark.config import apply_overrides, profile_config
+from benchmark.config import apply_overrides, check_model_choice, profile_config
 from benchmark.errors import UserError
 from benchmark.io import atomic_write_json
-from benchmark.runner import ensure_corpus, seed_everything
-from benchmark.streams import build_stream, collate, get_stream
+from benchmark.runner import build_backbone_and_stream, ensure_corpus, seed_everything
+from benchmark.streams import collate, get_stream
 from benchmark.tasks import SUBSETS, TASKS
-from benchmark.text import Tokenizer
 
 
 @dataclass
@@ -66,14 +65,13 @@ def dense_control(model, make_template, exp, score, rounds: int, round_epochs: i
 
 
 def run_compression(req: CompressionRequest, log=print) -> Path:
-    from benchmark.data.features import load_stats
     from benchmark.evaluation.evaluate import evaluate_task, primary_metric
-    from benchmark.models import SLUCriterion, build_model
-    from benchmark.training.template import ProgressBars, SLUTemplate
+    from benchmark.training.template import make_template
 
     t_start = time.perf_counter()
     train = profile_config(req.profile)
     apply_overrides([train], req.overrides)
+    check_model_choice(train, req.profile)
     if not 0.0 < req.target < 1.0:
         raise UserError(f"target sparsity must be in (0, 1), got {req.target}")
     stream = get_stream(req.stream)
@@ -88,25 +86,22 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
                         "it or --out to write elsewhere")
     torch.set_num_threads(train.threads)
     corpus = ensure_corpus(req.corpus, train.corpus_size, log)
-    tokenizer = Tokenizer()
-    built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None,
-                         train.max_eval_per_subset or None)
     seed_everything(req.seed)
-    model = build_model(train.model_size, len(tokenizer), cmvn=load_stats(corpus)).to(req.device)
+    backbone, built = build_backbone_and_stream(train, stream, corpus, log)
+    tokenizer = backbone.tokenizer
+    model = backbone.model.to(req.device)
 
     def template(m, epochs, plugins=()):
-        return SLUTemplate(model=m, criterion=SLUCriterion(m, tokenizer, ctc_weight=train.ctc_weight),
-                           lr=train.lr, weight_decay=train.weight_decay,
-                           warmup_steps=train.warmup_steps, grad_clip=train.grad_clip,
-                           train_mb_size=train.batch_size, train_epochs=epochs, device=req.device,
-                           plugins=[*plugins, ProgressBars(1, req.progress)])
+        return make_template(m, tokenizer, train, req.device, epochs=epochs, plugins=plugins,
+                             progress=req.progress)
 
     def evaluate(m, subset: str) -> dict:
         spec = TASKS[SUBSETS[subset]]
         loader = torch.utils.data.DataLoader(built.test_sets[subset],
                                              batch_size=train.eval_batch_size,
                                              sampler=built.test_order[subset], collate_fn=collate)
-        return evaluate_task(m, tokenizer, spec, loader, req.device).metrics
+        return evaluate_task(m, tokenizer, spec, loader, req.device,
+                             precision=train.precision).metrics
 
     exp0 = built.benchmark.train_stream[0]
     t0 = time.perf_counter()

@@ -10,8 +10,12 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
+from typing import Literal
 
 from benchmark.errors import UserError
+
+# The paper profile names no model: its Whisper small/medium must be a local directory.
+PAPER_MODEL_REQUIRED = "whisper:REQUIRED"
 
 
 @dataclass
@@ -19,16 +23,22 @@ class TrainConfig:
     """Training schedule shared by every strategy (per experience). The defaults are the
     `default` profile's; each profile in PROFILES sets some of them (`benchmark list profiles`)."""
 
-    model_size: str = field(default="small", metadata={"help": "tiny | small | base"})
+    model: str = field(default="whisper-tiny.en", metadata={
+        "help": "whisper-tiny.en | whisper:/path (HF dir or OpenAI .pt) | conformer-tiny|small|base"})
     corpus_size: str = field(default="default", metadata={"help": "quick | default | large"})
-    epochs: int = field(default=2, metadata={"help": "epochs per experience"})
+    epochs: int = field(default=1, metadata={"help": "epochs per experience"})
     batch_size: int = field(default=16, metadata={"help": "utterances per train batch"})
     eval_batch_size: int = field(default=64, metadata={"help": "utterances per eval batch"})
-    lr: float = field(default=1e-3, metadata={"help": "AdamW peak learning rate"})
+    lr: float = field(default=1e-4, metadata={"help": "AdamW peak learning rate"})
     weight_decay: float = field(default=1e-2, metadata={"help": "AdamW decoupled weight decay"})
-    warmup_steps: int = field(default=100, metadata={"help": "linear warm-up steps per experience"})
-    grad_clip: float = field(default=5.0, metadata={"help": "max global gradient norm"})
-    ctc_weight: float = field(default=0.3, metadata={"help": "CTC share of the ASR loss"})
+    warmup_steps: int = field(default=50, metadata={"help": "linear warm-up steps per experience"})
+    grad_clip: float = field(default=1.0, metadata={"help": "max global gradient norm"})
+    ctc_weight: float = field(default=0.0, metadata={
+        "help": "CTC share of the ASR loss (conformer only; Whisper has no CTC head)"})
+    precision: Literal["fp32", "bf16"] = field(default="bf16", metadata={
+        "help": "bf16 autocast for training and evaluation, or plain fp32"})
+    train_embeddings: bool = field(default=False, metadata={
+        "help": "Whisper: also train the 51,864-row token table (tied to the output)"})
     max_train_per_subset: int = field(default=0, metadata={"help": "cap train utts (0 = all)"})
     max_eval_per_subset: int = field(default=0, metadata={
         "help": "cap test utts per subset, for smoke runs (0 = all; results not comparable)"})
@@ -36,16 +46,26 @@ class TrainConfig:
 
 
 PROFILES: dict[str, dict] = {
-    # Tests and smoke runs: tiny model on the quick corpus, <= 60 s end to end on 2 cores.
-    "quick": {"model_size": "tiny", "corpus_size": "quick", "epochs": 2, "batch_size": 16,
-              "lr": 2e-3, "warmup_steps": 10},
-    # The CPU default: small model on the default corpus.
-    # 2 epochs per experience keeps a seven_task naive run near 15 min on an idle 2-core CPU.
-    "default": {"model_size": "small", "corpus_size": "default", "epochs": 2, "batch_size": 16,
-                "lr": 1e-3, "warmup_steps": 100},
-    # GPU: base model on the large corpus.
-    "paper": {"model_size": "base", "corpus_size": "large", "epochs": 20, "batch_size": 32,
-              "lr": 5e-4, "warmup_steps": 500},
+    # Tests and smoke runs: the from-scratch conformer-tiny on the quick corpus, <= 60 s end to
+    # end on 2 cores (a pretrained Whisper costs minutes even on the quick corpus).
+    "quick": {"model": "conformer-tiny", "corpus_size": "quick", "epochs": 2, "batch_size": 16,
+              "lr": 2e-3, "warmup_steps": 10, "grad_clip": 5.0, "ctc_weight": 0.3,
+              "precision": "fp32"},
+    # The CPU default: the pretrained Whisper tiny.en (UniverSLU-style prompts) fine-tuned for
+    # one epoch per experience, bf16 autocast (the CPU has avx512_bf16), token table frozen.
+    "default": {"model": "whisper-tiny.en", "corpus_size": "default", "epochs": 1,
+                "batch_size": 16, "lr": 1e-4, "warmup_steps": 50, "grad_clip": 1.0,
+                "ctc_weight": 0.0, "precision": "bf16"},
+    # The from-scratch baseline of earlier versions (conformer-small, ~3.7 M parameters):
+    # "pretrained vs from scratch" is this profile, or model=conformer-small on any other.
+    "conformer": {"model": "conformer-small", "corpus_size": "default", "epochs": 2,
+                  "batch_size": 16, "lr": 1e-3, "warmup_steps": 100, "grad_clip": 5.0,
+                  "ctc_weight": 0.3, "precision": "fp32"},
+    # GPU: a local Whisper small or medium (model=whisper:/path is required) on the large
+    # corpus, bf16 autocast.
+    "paper": {"model": PAPER_MODEL_REQUIRED, "corpus_size": "large", "epochs": 3,
+              "batch_size": 32, "lr": 5e-5, "warmup_steps": 500, "grad_clip": 1.0,
+              "ctc_weight": 0.0, "precision": "bf16"},
 }
 
 
@@ -53,6 +73,29 @@ def profile_config(profile: str) -> TrainConfig:
     if profile not in PROFILES:
         raise UserError(f"unknown profile '{profile}'; valid profiles: {', '.join(PROFILES)}")
     return TrainConfig(**PROFILES[profile])
+
+
+def train_config_from_saved(saved: dict) -> TrainConfig:
+    """A run's recorded `train` config. Runs made before the model families (suite 0.1) named a
+    conformer size as model_size and trained in fp32 without the newer fields."""
+    saved = dict(saved)
+    if "model_size" in saved:
+        saved["model"] = f"conformer-{saved.pop('model_size')}"
+        saved.setdefault("precision", "fp32")
+    return TrainConfig(**saved)
+
+
+def check_model_choice(train: TrainConfig, profile: str) -> None:
+    """One-line errors for a model name that can't be built (before any data is touched)."""
+    from benchmark.models.backbones import check_model_name
+
+    if train.model == PAPER_MODEL_REQUIRED:
+        raise UserError(f"profile '{profile}' needs a local Whisper small or medium: add "
+                        "model=whisper:/path/to/whisper-small (a Hugging Face directory)")
+    check_model_name(train.model)
+    if train.ctc_weight > 0 and not train.model.startswith("conformer-"):
+        raise UserError(f"ctc_weight={train.ctc_weight}: {train.model} has no CTC head; "
+                        "set ctc_weight=0")
 
 
 def parse_value(key: str, raw: str, typ) -> object:

@@ -25,14 +25,13 @@ import numpy as np
 import torch
 
 from benchmark import masks as M
-from benchmark.config import TrainConfig, apply_overrides, profile_config
+from benchmark.config import TrainConfig, apply_overrides, check_model_choice, profile_config
 from benchmark.environment import environment
 from benchmark.errors import Interrupted, UserError
 from benchmark.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from benchmark.memory import map_large_allocations, release_free_memory
 from benchmark.streams import BuiltStream, build_stream, collate, get_stream
 from benchmark.tasks import SUBSETS, TASKS
-from benchmark.text import Tokenizer
 
 SCORE_DEFINITION = ("score = 100 * accuracy (classification), 100 * (1 - WER) (asr), "
                     "100 * entity F1 (ner); higher is better for every column")
@@ -77,7 +76,7 @@ def primary_score(spec, metrics: dict) -> float:
 
 
 def evaluate_all(model, tokenizer, built: BuiltStream, parts, device: str,
-                 batch_size: int) -> dict[str, dict]:
+                 batch_size: int, precision: str = "fp32") -> dict[str, dict]:
     """Metrics of every eval subset's test split, each seen through the strategy's view.
 
     Evaluation leaves torch's random state as it found it: each DataLoader iterator draws a
@@ -86,10 +85,11 @@ def evaluate_all(model, tokenizer, built: BuiltStream, parts, device: str,
     a different order in three_task than in seven_task)."""
     devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        return _evaluate_all(model, tokenizer, built, parts, device, batch_size)
+        return _evaluate_all(model, tokenizer, built, parts, device, batch_size, precision)
 
 
-def _evaluate_all(model, tokenizer, built, parts, device, batch_size) -> dict[str, dict]:
+def _evaluate_all(model, tokenizer, built, parts, device, batch_size,
+                  precision) -> dict[str, dict]:
     from benchmark.evaluation.evaluate import evaluate_task
 
     results = {}
@@ -100,7 +100,7 @@ def _evaluate_all(model, tokenizer, built, parts, device, batch_size) -> dict[st
             ds, batch_size=batch_size, sampler=order, collate_fn=collate)
         t0 = time.perf_counter()
         with parts.eval_context(subset):
-            res = evaluate_task(model, tokenizer, spec, loader, device)
+            res = evaluate_task(model, tokenizer, spec, loader, device, precision=precision)
         results[subset] = dict(res.metrics, eval_seconds=time.perf_counter() - t0)
         release_free_memory()
     return results
@@ -128,6 +128,27 @@ def ensure_corpus(corpus_arg: str | None, size: str, say) -> Path:
     return corpus
 
 
+def build_backbone_and_stream(train: TrainConfig, stream, corpus: Path | None, say,
+                              locations=None):
+    """The run's model family (benchmark.models.backbones) and its stream, with the features
+    that model reads; the conformer also gets the corpus' fbank CMVN statistics.
+    Seeded by the caller (the conformer's random initialisation)."""
+    from benchmark.data.features import load_stats
+    from benchmark.models.backbones import build_backbone
+
+    backbone = build_backbone(train.model, train_embeddings=train.train_embeddings)
+    built = build_stream(corpus, stream, backbone.tokenizer, train.max_train_per_subset or None,
+                         train.max_eval_per_subset or None, locations, backbone.feature_kind, say)
+    if backbone.uses_cmvn:
+        if stream.sources:
+            from benchmark.stream_file import train_feature_stats
+
+            backbone.model.set_cmvn(*train_feature_stats(built))
+        else:
+            backbone.model.set_cmvn(*load_stats(corpus))
+    return backbone, built
+
+
 def run(req: RunRequest, log=print) -> Path:
     from strategies import get_strategy
 
@@ -136,6 +157,7 @@ def run(req: RunRequest, log=print) -> Path:
     info = get_strategy(req.strategy)
     strat_cfg = info.config()
     apply_overrides([strat_cfg, train], req.overrides)
+    check_model_choice(train, req.profile)
     stream = get_stream(req.stream, req.order)
     if req.device.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("--device cuda was asked for but torch sees no CUDA device; use --device cpu")
@@ -257,15 +279,9 @@ def set_rng_state(sd: dict) -> None:
 
 
 def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> Path:
-    from benchmark.data.features import load_stats
     from benchmark.evaluation.cl_metrics import cl_summary
-    from benchmark.models import SLUCriterion, build_model, count_parameters
-    from benchmark.training.template import (
-        NonFiniteLoss,
-        ProgressBars,
-        SLUTemplate,
-        TrimHeapEvery,
-    )
+    from benchmark.models import count_parameters
+    from benchmark.training.template import NonFiniteLoss, TrimHeapEvery, make_template
     from strategies import StrategyContext
 
     metrics_path, ckpt_path = run_dir / "metrics.json", run_dir / "checkpoint.pt"
@@ -287,27 +303,15 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
         locations, prepared = prepare_sources(stream, corpus, say, req.skip_bad)
         atomic_write_json(run_dir / "sources.json", prepared)
 
-    tokenizer = Tokenizer()
-    built = build_stream(corpus, stream, tokenizer, train.max_train_per_subset or None,
-                         train.max_eval_per_subset or None, locations)
-    if stream.sources:
-        from benchmark.stream_file import train_feature_stats
-
-        cmvn = train_feature_stats(built)
-    else:
-        cmvn = load_stats(corpus)
     seed_everything(req.seed)
-    model = build_model(train.model_size, len(tokenizer), cmvn=cmvn).to(req.device)
-    criterion = SLUCriterion(model, tokenizer, ctc_weight=train.ctc_weight)
+    backbone, built = build_backbone_and_stream(train, stream, corpus, say, locations)
+    tokenizer = backbone.tokenizer
+    model = backbone.model.to(req.device)
     ctx = StrategyContext(model, tokenizer, stream, train, req.device, say, req.seed, req.progress)
     parts = info.build(strat_cfg, ctx)
-    template = SLUTemplate(
-        model=model, criterion=criterion, lr=train.lr, weight_decay=train.weight_decay,
-        warmup_steps=train.warmup_steps, grad_clip=train.grad_clip,
-        train_mb_size=train.batch_size, train_epochs=train.epochs, device=req.device,
-        eval_mb_size=train.eval_batch_size,
-        plugins=parts.plugins + [ProgressBars(len(stream.experiences), req.progress),
-                                 TrimHeapEvery(50)])
+    template = make_template(model, tokenizer, train, req.device,
+                             plugins=[*parts.plugins, TrimHeapEvery(50)], progress=req.progress,
+                             n_experiences=len(stream.experiences))
 
     config = {"run": dataclasses.asdict(req), "train": dataclasses.asdict(train),
               "strategy": dataclasses.asdict(strat_cfg), "corpus": str(corpus),
@@ -352,12 +356,13 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
                  "eval_seconds": [], "updated_params": [], "extra_state": [],
                  "params_used": []}
         baseline = evaluate_all(model, tokenizer, built, parts, req.device,
-                                train.eval_batch_size)
+                                train.eval_batch_size, train.precision)
     atomic_write_json(run_dir / "config.json", config)
     atomic_write_json(run_dir / "environment.json", environment(req.device))
     say(f"run {Path(req.stream).stem}/{req.strategy}/seed{req.seed} profile={req.profile}: "
         f"{len(stream.experiences)} experiences, train sizes {built.train_sizes}, "
-        f"model {train.model_size} {params['total']:,} params")
+        f"model {train.model} {params['total']:,} params "
+        f"({sum(p.numel() for p in model.parameters() if p.requires_grad):,} trainable)")
     baseline_scores = [primary_score(TASKS[SUBSETS[s]], baseline[s]) for s in subsets]
 
     def write_metrics(complete: bool, reason: str | None = None) -> None:
@@ -397,7 +402,8 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
             release_free_memory()
             state["updated_params"].append(changed_parameters(before, model))
             t0 = time.perf_counter()
-            res = evaluate_all(model, tokenizer, built, parts, req.device, train.eval_batch_size)
+            res = evaluate_all(model, tokenizer, built, parts, req.device, train.eval_batch_size,
+                               train.precision)
             state["eval_seconds"].append(time.perf_counter() - t0)
             row = []
             with open(run_dir / "evals.jsonl", "a") as f:

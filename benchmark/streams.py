@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 from benchmark.errors import UserError
 from benchmark.evaluation.cl_metrics import learned_at_from_stream
 from benchmark.tasks import SUBSETS, TASKS
-from benchmark.text import Tokenizer
+from benchmark.text import PAD_TARGET, Tokenizer
 
 SEVEN = ("er", "ic", "asr", "scr", "ner", "lid", "acc")
 
@@ -92,7 +92,7 @@ def get_stream(name: str, order: list[str] | None = None) -> StreamSpec:
 
 
 class FeatureDataset(Dataset):
-    """Utterances of one subset/split: (fbank (T, 80) float32, target token ids).
+    """Utterances of one subset/split: (features (T, dim) float32, target token ids).
 
     Features stay in one contiguous fp16 tensor (loaded once); items are slices of it.
     """
@@ -111,24 +111,28 @@ class FeatureDataset(Dataset):
 
 
 def collate(batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pad a list of (fbank, target, task) into the batch contract `(x, y, t)`.
+    """Pad a list of (features, target, task) into the batch contract `(x, y, t)`.
 
-    x: (B, T, 81) fbank plus a validity channel (1 = real frame), so that Avalanche plugins that
-    call `model(x)` themselves get the padding information. y: (B, L) padded with 0 (= <pad>).
+    x: (B, T, dim + 1) features (fbank or Whisper log-mel) plus a validity channel (1 = real
+    frame), so that Avalanche plugins that call `model(x)` themselves get the padding
+    information. y: (B, L) token ids padded with PAD_TARGET (-100).
     """
     feats, targets, tasks = zip(*batch)
-    x = torch.zeros(len(feats), max(f.shape[0] for f in feats), 81)
-    y = torch.zeros(len(targets), max(len(t) for t in targets), dtype=torch.long)
+    dim = feats[0].shape[1]
+    x = torch.zeros(len(feats), max(f.shape[0] for f in feats), dim + 1)
+    y = torch.full((len(targets), max(len(t) for t in targets)), PAD_TARGET, dtype=torch.long)
     for i, (f, t) in enumerate(zip(feats, targets)):
-        x[i, : f.shape[0], :80] = f
-        x[i, : f.shape[0], 80] = 1.0
+        x[i, : f.shape[0], :dim] = f
+        x[i, : f.shape[0], dim] = 1.0
         y[i, : len(t)] = t
     return x, y, torch.as_tensor(tasks, dtype=torch.long)
 
 
 def load_subset(root: Path, subset: str, split: str, tokenizer: Tokenizer,
-                task: str | None = None) -> tuple[FeatureDataset, list[dict]]:
-    """The cached features and manifest rows of `root`'s subset/split.
+                task: str | None = None, feature_kind: str = "fbank", corpus: str = "synthslu7",
+                log=None) -> tuple[FeatureDataset, list[dict]]:
+    """The cached features (of `feature_kind`) and manifest rows of `root`'s subset/split;
+    targets carry `corpus`'s dataset token where the tokenizer has one.
 
     Rows whose classification label is outside the task vocabulary (possible in real corpora)
     are left out: the model has no token for them. `benchmark.corpora.prepare` reports them.
@@ -143,7 +147,7 @@ def load_subset(root: Path, subset: str, split: str, tokenizer: Tokenizer,
     rows = read_manifest(manifest)
     if not rows:
         raise UserError(f"split '{split}' of '{subset}' is empty in {manifest}")
-    cache = load_features(root, subset, split)
+    cache = load_features(root, subset, split, feature_kind, log)
     if list(cache["ids"]) != [r["id"] for r in rows]:
         raise UserError(f"features of {subset}/{split} don't match its manifest; rebuild the corpus")
     feats, offsets = cache["feats"], cache["offsets"]
@@ -157,7 +161,8 @@ def load_subset(root: Path, subset: str, split: str, tokenizer: Tokenizer,
         feats = torch.cat([feats[offsets[i]:offsets[i + 1]] for i in keep])
         lengths = (offsets[1:] - offsets[:-1])[keep]
         offsets = torch.cat([torch.zeros(1, dtype=lengths.dtype), lengths.cumsum(0)])
-    targets = [torch.tensor(tokenizer.encode_target(spec, r), dtype=torch.long) for r in rows]
+    targets = [torch.tensor(tokenizer.encode_target(spec, r, corpus), dtype=torch.long)
+               for r in rows]
     return FeatureDataset(feats, offsets, targets), rows
 
 
@@ -186,6 +191,7 @@ class BuiltStream:
 Locations = dict[tuple[str, str], tuple[Path, str, str]]
 
 
+
 def synthslu7_locations(root: Path, spec: StreamSpec) -> Locations:
     """Every subset of a built-in stream lives in the SynthSLU-7 corpus under its own name."""
     return {(s, split): (root, s, split) for s in spec.eval_subsets for split in ("train", "test")}
@@ -194,18 +200,26 @@ def synthslu7_locations(root: Path, spec: StreamSpec) -> Locations:
 def build_stream(root: Path | None, spec: StreamSpec, tokenizer: Tokenizer,
                  max_train_per_subset: int | None = None,
                  max_eval_per_subset: int | None = None,
-                 locations: Locations | None = None) -> BuiltStream:
+                 locations: Locations | None = None, feature_kind: str = "fbank",
+                 log=None) -> BuiltStream:
     """Avalanche benchmark for `spec`: one train experience per stream entry, test per subset.
 
     `locations` (user streams) says where each subset's data is; by default SynthSLU-7 at `root`.
+    `feature_kind` is what the model reads (benchmark.data.features.FEATURE_KINDS).
     """
     where = locations or synthslu7_locations(root, spec)
     caps = {name: (src.max_train, src.max_test) for name, src in spec.sources.items()}
+    corpus_of = {name: src.corpus for name, src in spec.sources.items()}
+
+    def load(subset: str, split: str):
+        return load_subset(*where[subset, split], tokenizer, SUBSETS[subset], feature_kind,
+                           corpus_of.get(subset, "synthslu7"), log)
+
     train_exps, sizes = [], []
     for exp in spec.experiences:
         parts = []
         for subset in exp:
-            ds, rows = load_subset(*where[subset, "train"], tokenizer, SUBSETS[subset])
+            ds, rows = load(subset, "train")
             av = to_avalanche(ds, rows, subset)
             cap = caps.get(subset, (0, 0))[0] or max_train_per_subset
             if cap and len(av) > cap:
@@ -216,7 +230,7 @@ def build_stream(root: Path | None, spec: StreamSpec, tokenizer: Tokenizer,
         sizes.append(len(merged))
     test_sets, test_order = {}, {}
     for subset in spec.eval_subsets:
-        ds, rows = load_subset(*where[subset, "test"], tokenizer, SUBSETS[subset])
+        ds, rows = load(subset, "test")
         test_sets[subset] = to_avalanche(ds, rows, subset)
         cap = caps.get(subset, (0, 0))[1] or max_eval_per_subset or len(ds)
         keep = range(min(len(ds), cap))
@@ -233,7 +247,7 @@ def _concat(parts: list[AvalancheDataset]) -> AvalancheDataset:
 
 
 class ItemsDataset(Dataset):
-    """Utterances held as a list of (fbank, tokens) tensors (e.g. a restored replay buffer)."""
+    """Utterances held as a list of (features, tokens) tensors (e.g. a restored replay buffer)."""
 
     def __init__(self, feats: list[torch.Tensor], targets: list[torch.Tensor]):
         self.feats, self.targets = feats, targets

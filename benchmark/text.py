@@ -15,6 +15,12 @@ import re
 from benchmark.tasks import ENTITY_TYPES, TASKS, TaskSpec
 
 SPECIALS = ("<pad>", "<sot>", "<eos>", "<unk>")
+# The batch contract pads targets y with this (transformers' ignore index): never a token id, so
+# no vocabulary (this one, Whisper's) loses a token to padding.
+PAD_TARGET = -100
+# Most tokens generated per utterance (eos included), per task kind: one label token; entity
+# type tokens + characters; characters.
+MAX_LEN = {"classification": 3, "entities": 100, "transcription": 200}
 CHARS = tuple(" abcdefghijklmnopqrstuvwxyz'")
 _NON_TEXT = re.compile(r"[^a-z' ]+")
 _SPACES = re.compile(r"\s+")
@@ -26,7 +32,15 @@ def normalize_text(text: str) -> str:
 
 
 class Tokenizer:
-    """Fixed vocabulary built from `benchmark.tasks`; the same on every machine and run."""
+    """Fixed vocabulary built from `benchmark.tasks`; the same on every machine and run.
+
+    The interface every model family's tokenizer offers (see WhisperTaskTokenizer):
+    prompt_len, task_pos, prompt(), task_token_id(), encode_target(), decode(), max_len(),
+    eos_id, pad_id, len().
+    """
+
+    prompt_len = 2  # `<sot> <|task|>`
+    task_pos = 1
 
     def __init__(self) -> None:
         tokens = list(SPECIALS)
@@ -43,16 +57,20 @@ class Tokenizer:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def prompt(self, task_id: str) -> list[int]:
-        return [self.sot_id, self.ids[f"<|{task_id}|>"]]
+    def prompt(self, task_id: str, corpus: str = "synthslu7") -> list[int]:
+        """`<sot> <|task|>`; this vocabulary has no dataset tokens, so `corpus` is unused."""
+        return [self.sot_id, self.task_token_id(task_id)]
 
-    def task_of_prompt_token(self, token_id: int) -> str:
-        return self.tokens[token_id][2:-2]
+    def task_token_id(self, task_id: str) -> int:
+        return self.ids[f"<|{task_id}|>"]
+
+    def max_len(self, spec: TaskSpec) -> int:
+        return MAX_LEN[spec.kind]
 
     def encode_chars(self, text: str) -> list[int]:
         return [self.ids.get(c, self.unk_id) for c in normalize_text(text)]
 
-    def encode_target(self, spec: TaskSpec, row: dict) -> list[int]:
+    def encode_target(self, spec: TaskSpec, row: dict, corpus: str = "synthslu7") -> list[int]:
         """Full sequence `<sot> <|task|> content <eos>` for one manifest row."""
         if spec.kind == "classification":
             body = [self.ids.get(spec.label_token(row["label"]), self.unk_id)]
@@ -63,7 +81,7 @@ class Tokenizer:
             for ent in row["entities"]:
                 body.append(self.ids[f"<ent:{ent['type']}>"])
                 body += self.encode_chars(ent["value"])
-        return self.prompt(spec.id) + body + [self.eos_id]
+        return self.prompt(spec.id, corpus) + body + [self.eos_id]
 
     def decode(self, spec: TaskSpec, ids: list[int]) -> str | list[dict]:
         """Content ids (no prompt, stops at <eos>) -> label / transcript / entity list."""
@@ -71,7 +89,7 @@ class Tokenizer:
         for i in ids:
             if i == self.eos_id:
                 break
-            if i != self.pad_id:
+            if 0 <= i != self.pad_id:
                 toks.append(self.tokens[i])
         if spec.kind == "classification":
             prefix = spec.label_prefix + ":"

@@ -30,7 +30,7 @@ from avalanche.core import SupervisedPlugin
 from benchmark import masks as M
 from benchmark.tasks import SUBSETS, TASK_BY_INDEX
 from benchmark.training.subnet import MaskedTraining, single_experience
-from benchmark.training.template import ProgressBars, SLUTemplate
+from benchmark.training.template import make_template
 from strategies import StrategyContext, StrategyParts, register_strategy
 
 
@@ -57,16 +57,9 @@ class PackNet(SupervisedPlugin):
         self.trainer = MaskedTraining(self.views, {}, [], seed=ctx.seed)
         self.trained = False
 
-    def _make_template(self, model, epochs: int, plugins: list) -> SLUTemplate:
-        from benchmark.models import SLUCriterion  # same recipe as the run's template
-
-        t = self.ctx.train
-        return SLUTemplate(model=model,
-                           criterion=SLUCriterion(model, self.ctx.tokenizer, t.ctc_weight),
-                           lr=t.lr, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
-                           grad_clip=t.grad_clip, train_mb_size=t.batch_size, train_epochs=epochs,
-                           device=self.ctx.device,
-                           plugins=plugins + [ProgressBars(1, self.ctx.progress)])
+    def _make_template(self, model, epochs: int, plugins: list):
+        return make_template(model, self.ctx.tokenizer, self.ctx.train, self.ctx.device,
+                             epochs=epochs, plugins=plugins, progress=self.ctx.progress)
 
     @staticmethod
     def _tasks(strategy) -> list[str]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from benchmark.training.subnet import SubnetStrategy
-from benchmark.training.template import ProgressBars, SLUTemplate
+from benchmark.training.template import make_template as training_template
 from strategies import StrategyContext, StrategyParts, register_strategy
 
 
@@ -35,16 +35,10 @@ def build(cfg: SubnetConfig, ctx: StrategyContext) -> StrategyParts:
     if cfg.update == "exclusive" and not cfg.freeze_shared:
         ctx.log("subnet: update=exclusive needs freeze_shared=True for zero interference; set")
         cfg.freeze_shared = True
-    t = ctx.train
 
     def make_template(model, epochs, plugins):  # trains the search copy with the same recipe
-        from benchmark.models import SLUCriterion
-
-        return SLUTemplate(model=model,
-                           criterion=SLUCriterion(model, ctx.tokenizer, ctc_weight=t.ctc_weight),
-                           lr=t.lr, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
-                           grad_clip=t.grad_clip, train_mb_size=t.batch_size, train_epochs=epochs,
-                           device=ctx.device, plugins=plugins + [ProgressBars(1, ctx.progress)])
+        return training_template(model, ctx.tokenizer, ctx.train, ctx.device, epochs=epochs,
+                                 plugins=plugins, progress=ctx.progress)
 
     sub = SubnetStrategy(cfg, ctx, make_template)
     return StrategyParts(plugins=[sub, sub.trainer], eval_context=sub.eval_context,

@@ -51,7 +51,7 @@ def test_streams_and_order():
     (["run", "--stream", "nope", "--strategy", "naive"], "unknown stream 'nope'; valid streams:"),
     (["run", "--stream", "seven_task", "--strategy", "nope"], "unknown strategy 'nope'"),
     (["run", "--stream", "seven_task", "--strategy", "naive", "--profile", "huge"],
-     "unknown profile 'huge'; valid profiles: quick, default, paper"),
+     "unknown profile 'huge'; valid profiles: quick, default, conformer, paper"),
     (["run", "--stream", "seven_task", "--strategy", "naive", "bad=1"], "unknown override"),
     (["run", "--stream", "seven_task", "--strategy", "naive", "--corpus", "/nonexistent/c"],
      "benchmark data build"),
@@ -75,9 +75,10 @@ def test_debug_shows_the_traceback_before_or_after_the_subcommand(where, capsys,
 def test_cli_list_profiles_shows_every_training_key_per_profile(capsys):
     assert main(["list", "profiles"]) == 0
     out = capsys.readouterr().out
-    rows = {line.split()[0]: line.split()[2:5] for line in out.splitlines()[2:]}
+    rows = {line.split()[0]: line.split()[2:6] for line in out.splitlines()[2:]}
     assert set(rows) == {f.name for f in dataclasses.fields(TrainConfig)}
-    assert rows["model_size"] == ["tiny", "small", "base"] and rows["epochs"] == ["2", "2", "20"]
+    assert rows["model"][:3] == ["conformer-tiny", "whisper-tiny.en", "conformer-small"]  # paper: a path
+    assert rows["epochs"] == ["2", "1", "2", "3"]
 
 
 def test_cli_list_strategies_subprocess():

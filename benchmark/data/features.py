@@ -1,10 +1,16 @@
-"""80-dim log-mel filterbank features and the cached per-split feature files.
+"""Features and the cached per-split feature files, one folder per feature kind.
 
-`compute_fbank` is the single feature definition used by the synthetic corpus and, later, by
-real-data loaders, so that models trained on one can be evaluated on the other.
+- "fbank": 80-dim Kaldi fbank (`compute_fbank`), computed while the corpus is built; the
+  from-scratch conformer reads it (with global CMVN from `features/stats.pt`).
+- "whisper-mel80" / "whisper-mel128": Whisper's log-mel spectrogram (transformers'
+  WhisperFeatureExtractor: 25 ms / 10 ms STFT, Slaney mel, log10, floor at max - 8, (x + 4) / 4),
+  unpadded. Computed from the corpus audio on first use and cached next to the fbank files in
+  `features-<kind>/`, so every later run reads it.
 """
 from __future__ import annotations
 
+import fcntl
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +20,7 @@ import torchaudio
 from benchmark.errors import UserError
 
 N_MELS = 80
+FEATURE_KINDS = ("fbank", "whisper-mel80", "whisper-mel128")
 
 
 def compute_fbank(wave: np.ndarray, sample_rate: int = 16000) -> torch.Tensor:
@@ -29,8 +36,35 @@ def compute_fbank(wave: np.ndarray, sample_rate: int = 16000) -> torch.Tensor:
             sample_frequency=float(sample_rate))
 
 
-def features_path(root: str | Path, subset: str, split: str) -> Path:
-    return Path(root) / "features" / subset / f"{split}.pt"
+def whisper_log_mel(wave: np.ndarray, n_mels: int = 80) -> torch.Tensor:
+    """Whisper's log-mel features of a 16 kHz float waveform: (len // 160, n_mels) float32."""
+    from transformers import WhisperFeatureExtractor
+
+    extractor = _EXTRACTORS.get(n_mels)
+    if extractor is None:
+        extractor = _EXTRACTORS[n_mels] = WhisperFeatureExtractor(feature_size=n_mels)
+    out = extractor(np.asarray(wave, dtype=np.float32), sampling_rate=16000, padding="longest",
+                    return_tensors="pt").input_features
+    return out[0].T.contiguous()
+
+
+_EXTRACTORS: dict = {}
+
+
+def feature_dim(kind: str) -> int:
+    check_kind(kind)
+    return 80 if kind in ("fbank", "whisper-mel80") else 128
+
+
+def check_kind(kind: str) -> None:
+    if kind not in FEATURE_KINDS:
+        raise UserError(f"unknown feature kind '{kind}'; valid: {', '.join(FEATURE_KINDS)}")
+
+
+def features_path(root: str | Path, subset: str, split: str, kind: str = "fbank") -> Path:
+    check_kind(kind)
+    folder = "features" if kind == "fbank" else f"features-{kind}"
+    return Path(root) / folder / subset / f"{split}.pt"
 
 
 def _load(path: Path) -> dict:
@@ -43,16 +77,53 @@ def _load(path: Path) -> dict:
                         "delete it and re-run `benchmark data build`") from exc
 
 
-def load_features(root: str | Path, subset: str, split: str) -> dict:
-    """{'ids': list[str], 'feats': HalfTensor (total_frames, 80), 'offsets': LongTensor (N+1,)}.
+def load_features(root: str | Path, subset: str, split: str, kind: str = "fbank",
+                  log=None) -> dict:
+    """{'ids': list[str], 'feats': HalfTensor (total_frames, dim), 'offsets': LongTensor (N+1,)}.
 
-    Utterance i is `feats[offsets[i]:offsets[i+1]]`; order is the manifest's order.
+    Utterance i is `feats[offsets[i]:offsets[i+1]]`; order is the manifest's order. Whisper
+    features missing from the cache are computed from the split's audio first (`log` hears
+    about it).
     """
-    data = _load(features_path(root, subset, split))
+    path = features_path(root, subset, split, kind)
+    if kind != "fbank" and not path.is_file():
+        cache_whisper_features(Path(root), subset, split, kind, log or (lambda msg: None))
+    data = _load(path)
     if set(data) != {"ids", "feats", "offsets"} or len(data["offsets"]) != len(data["ids"]) + 1:
-        raise UserError(f"malformed feature file {features_path(root, subset, split)}; "
-                        "delete it and re-run `benchmark data build`")
+        raise UserError(f"malformed feature file {path}; delete it and run again")
     return data
+
+
+def cache_whisper_features(root: Path, subset: str, split: str, kind: str, log) -> None:
+    """Compute `kind` for every utterance of the split's manifest (audio paths relative to
+    `root`, or absolute for prepared real corpora) and save them atomically. A lock file keeps
+    two runs on one corpus from doing the work twice."""
+    from benchmark.corpora.prepare import read_audio
+    from benchmark.data.manifest import manifest_path, read_manifest
+    from benchmark.io import atomic_torch_save
+
+    path = features_path(root, subset, split, kind)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{split}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():  # another run computed it while we waited
+            return
+        rows = read_manifest(manifest_path(root, subset, split))
+        t0 = time.perf_counter()
+        feats = []
+        for r in rows:
+            audio = Path(r["path"]) if Path(r["path"]).is_absolute() else root / r["path"]
+            try:
+                wave, _sr, _dur = read_audio(audio)
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise UserError(f"cannot read {audio} to compute {kind} features ({exc}); "
+                                "rebuild or re-prepare the corpus") from exc
+            feats.append(whisper_log_mel(wave, feature_dim(kind)).half())
+        lengths = torch.tensor([0] + [f.shape[0] for f in feats], dtype=torch.long)
+        atomic_torch_save(path, {"ids": [r["id"] for r in rows], "feats": torch.cat(feats),
+                                 "offsets": torch.cumsum(lengths, 0)})
+        log(f"cached {kind} features of {subset}/{split}: {len(rows)} utterances in "
+            f"{time.perf_counter() - t0:.1f} s")
 
 
 def load_stats(root: str | Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -32,14 +32,12 @@ PRIMARY_METRIC: dict[str, tuple[str, str]] = {
     "entities": ("entity_f1", "higher"),
 }
 
-# Most tokens generated per utterance (eos included), per task kind. Never derived from the
-# references. Transcripts may also grow with the audio: at least 0.2 characters per input frame
-# (20 chars/s of speech, above fast read speech's ~15), so 35-s LibriSpeech utterances are not cut
-# at 200 characters; SynthSLU-7 utterances (< 10 s) stay under the fixed 200.
-DEFAULT_MAX_LEN = {"classification": 3, "entities": 100, "transcription": 200}
-CHARS_PER_FRAME = 0.2
-
-PROMPT_LEN = 2  # `<sot> <|task|>`
+# Most tokens generated per utterance (eos included) come from the tokenizer (`max_len(spec)`),
+# never from the references. Transcripts may also grow with the audio: at least 0.2 tokens per
+# input frame (20 chars/s of speech, above fast read speech's ~15; BPE tokens are longer still),
+# so 35-s LibriSpeech utterances are not cut at 200; SynthSLU-7 utterances (< 10 s) stay under
+# the fixed 200.
+TOKENS_PER_FRAME = 0.2
 
 
 def primary_metric(spec: TaskSpec) -> tuple[str, str]:
@@ -126,35 +124,39 @@ def check_beam(beam: int) -> None:
 def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
                   batches: Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
                   device: torch.device | str, max_len: int | None = None,
-                  beam: int = 1) -> TaskResult:
+                  beam: int = 1, precision: str = "fp32") -> TaskResult:
     """Decode every utterance of `spec` from its prompt and score it: batched greedy search, or
     with beam > 1 beam search one utterance at a time (`benchmark eval --beam`; slower).
 
     batches: (x, y, t) tuples of the batch contract; every row must belong to `spec` (the prompt
-    is taken from y[:, :2]). The model's train/eval mode is restored afterwards.
+    is taken from y[:, :tokenizer.prompt_len]). The model's train/eval mode is restored
+    afterwards. precision="bf16" runs the model under bf16 autocast (as the run trained).
     """
+    from benchmark.training.template import autocast
+
     check_beam(beam)
-    limit = DEFAULT_MAX_LEN[spec.kind] if max_len is None else max_len
+    limit = tokenizer.max_len(spec) if max_len is None else max_len
+    p = tokenizer.prompt_len
     was_training = model.training
     model.eval()
     preds: list = []
     refs: list = []
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(device, precision):
             for batch in batches:
                 x, y = batch[0].to(device), batch[1].to(device)
                 enc = model(x)
                 n = limit
                 if max_len is None and spec.kind == "transcription":
-                    n = max(limit, int(CHARS_PER_FRAME * x.shape[1]))
+                    n = max(limit, int(TOKENS_PER_FRAME * x.shape[1]))
                 if beam == 1:
-                    ids = model.greedy_decode(enc, y[:, :PROMPT_LEN], n, eos_id=tokenizer.eos_id)
+                    ids = model.greedy_decode(enc, y[:, :p], n, eos_id=tokenizer.eos_id)
                 else:
                     ids = [model.beam_search(type(enc)(enc.hidden[i:i + 1], enc.mask[i:i + 1]),
-                                             y[i, :PROMPT_LEN], beam, n, tokenizer.eos_id)
+                                             y[i, :p], beam, n, tokenizer.eos_id)
                            for i in range(y.size(0))]
                 preds += [tokenizer.decode(spec, row) for row in ids]
-                refs += [tokenizer.decode(spec, row) for row in y[:, PROMPT_LEN:].tolist()]
+                refs += [tokenizer.decode(spec, row) for row in y[:, p:].tolist()]
     finally:
         model.train(was_training)
     return TaskResult(compute_metrics(spec, refs, preds), preds, refs)

@@ -35,12 +35,11 @@ class EvalRequest:
 
 
 def load_finished_run(run_dir: Path, device: str):
-    """(config, model, tokenizer, strategy parts) of a finished run, ready to evaluate."""
-    from benchmark.config import TrainConfig
-    from benchmark.models import build_model
+    """(config, train config, backbone, strategy parts) of a finished run, ready to evaluate."""
+    from benchmark.config import train_config_from_saved
+    from benchmark.models.backbones import build_backbone
     from benchmark.streams import StreamSpec
     from benchmark.tasks import register_subset
-    from benchmark.text import Tokenizer
     from strategies import StrategyContext, get_strategy
 
     cfg_path, model_path = run_dir / "config.json", run_dir / "model.pt"
@@ -50,9 +49,9 @@ def load_finished_run(run_dir: Path, device: str):
     config = json.loads(cfg_path.read_text(encoding="utf-8"))
     for name, src in config.get("stream_sources", {}).items():
         register_subset(name, src["task"])
-    train = TrainConfig(**config["train"])
-    tokenizer = Tokenizer()
-    model = build_model(train.model_size, len(tokenizer)).to(device)
+    train = train_config_from_saved(config["train"])
+    backbone = build_backbone(train.model, train_embeddings=train.train_embeddings)
+    tokenizer, model = backbone.tokenizer, backbone.model.to(device)
     try:
         saved = torch.load(model_path, weights_only=True, map_location=device)
         model.load_state_dict(saved["model"])
@@ -65,7 +64,7 @@ def load_finished_run(run_dir: Path, device: str):
                           config["run"]["seed"], False)
     parts = info.build(info.config(**config["strategy"]), ctx)
     parts.load_state_dict(saved["strategy"])
-    return config, model, tokenizer, parts
+    return config, train, backbone, parts
 
 
 def evaluate_external(req: EvalRequest, log=print) -> dict:
@@ -80,7 +79,8 @@ def evaluate_external(req: EvalRequest, log=print) -> dict:
     spec = get_task(req.task)
     corpus, root = parse_source(req.data)
     split = req.split or get_loader(corpus).test_split
-    config, model, tokenizer, parts = load_finished_run(run_dir, req.device)
+    config, train, backbone, parts = load_finished_run(run_dir, req.device)
+    model, tokenizer = backbone.model, backbone.tokenizer
     prepared = prepare_split(corpus, root, req.task, split, max_duration=req.max_duration,
                              skip_bad=req.skip_bad, log=log)
     rows = prepared.rows
@@ -96,13 +96,15 @@ def evaluate_external(req: EvalRequest, log=print) -> dict:
     result["trained_by_run"] = view in trained
     predictions = []
     if result["scored"]:
-        ds, kept = load_subset(prepared.root, req.task, split, tokenizer, req.task)
+        ds, kept = load_subset(prepared.root, req.task, split, tokenizer, req.task,
+                               backbone.feature_kind, corpus, log)
         order = sorted(range(len(ds)), key=ds.num_frames)
         items = [(*ds[i], spec.index) for i in order]
         batches = (collate(items[k:k + req.batch_size])
                    for k in range(0, len(items), req.batch_size))
         with parts.eval_context(view):
-            res = evaluate_task(model, tokenizer, spec, batches, req.device, beam=req.beam)
+            res = evaluate_task(model, tokenizer, spec, batches, req.device, beam=req.beam,
+                                precision=train.precision)  # as the run evaluated
         result["metrics"] = res.metrics
         if spec.kind == "classification":
             correct = res.metrics["accuracy"] * len(ds)

@@ -39,6 +39,9 @@ class ModelConfig:
     time_mask_width: int = 20
     time_mask_p: float = 0.2
     max_positions: int = 4096  # sinusoidal tables grow on demand beyond this
+    # A LayerNorm closing every conformer block (torchaudio/ESPnet) instead of one after the
+    # stack: post-LN-like, needs a long warm-up (see benchmark/models/encoder.py). Off.
+    block_final_norm: bool = False
 
 
 MODEL_SIZES: dict[str, ModelConfig] = {

@@ -5,18 +5,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from benchmark.models.slu import EncoderOutput, SLUModel
-from benchmark.text import Tokenizer
-
-PROMPT_LEN = 2  # `<sot> <|task|>`
+from benchmark.text import PAD_TARGET, Tokenizer
 
 
 class SLUCriterion(nn.Module):
     """`criterion(model(x), y) -> scalar loss`, the signature Avalanche templates and plugins use.
 
-    y: (B, L) `<sot> <|task|> content <eos>` right-padded with pad_id; batches may mix tasks.
+    y: (B, L) `prompt content <eos>` right-padded with PAD_TARGET (-100); batches may mix tasks.
+    The prompt is `tokenizer.prompt_len` tokens (`<sot> <|task|>` for the conformer; five
+    UniverSLU tokens for Whisper).
     loss = CE + ctc_weight * CTC, where
     - CE: label-smoothed cross-entropy of the decoder fed y[:, :-1] predicting y[:, 1:], over
-      content and eos tokens only (the task token is given, not predicted; pad ignored),
+      content and eos tokens only (prompt tokens are given, not predicted; pad ignored),
       averaged over those tokens in the batch.
     - CTC: over the encoder states of the rows whose task token is `<|asr|>`, character targets,
       blank = pad_id. torch's "mean" reduction: each row's loss is divided by its target length,
@@ -31,9 +31,12 @@ class SLUCriterion(nn.Module):
                  label_smoothing: float = 0.1) -> None:
         super().__init__()
         self._model = [model]
-        self.pad_id = tokenizer.pad_id
+        self.pad_id = tokenizer.pad_id  # the CTC blank (conformer)
         self.eos_id = tokenizer.eos_id
-        self.asr_id = tokenizer.ids["<|asr|>"]
+        self.prompt_len, self.task_pos = tokenizer.prompt_len, tokenizer.task_pos
+        self.asr_id = tokenizer.task_token_id("asr")
+        if ctc_weight > 0 and getattr(model, "ctc", None) is None:
+            raise ValueError("ctc_weight > 0 needs a model with a CTC head (the conformer)")
         self.ctc_weight = ctc_weight
         self.label_smoothing = label_smoothing
         self.last: dict[str, Tensor] = {}  # detached parts of the last loss, for logging
@@ -55,22 +58,23 @@ class SLUCriterion(nn.Module):
         """
         m = self.model if model is None else model
         inputs = y[:, :-1]
-        return m.decode_logits(enc, inputs, token_valid=inputs != self.pad_id)
+        valid = inputs != PAD_TARGET
+        return m.decode_logits(enc, inputs.masked_fill(~valid, self.eos_id), token_valid=valid)
 
     def loss_targets(self, y: Tensor) -> Tensor:
-        """y[:, 1:] with the task token and padding set to -100 (ignored by the CE)."""
+        """y[:, 1:] with the prompt tokens and padding set to -100 (ignored by the CE)."""
         targets = y[:, 1:].clone()
-        targets[:, : PROMPT_LEN - 1] = -100
-        targets[targets == self.pad_id] = -100
+        targets[:, : self.prompt_len - 1] = -100
+        targets[targets == PAD_TARGET] = -100
         return targets
 
     def ctc_loss(self, enc: EncoderOutput, y: Tensor, model: SLUModel | None = None) -> Tensor:
         m = self.model if model is None else model
-        rows = y[:, 1] == self.asr_id
+        rows = y[:, self.task_pos] == self.asr_id
         if not bool(rows.any()):
             return enc.hidden.new_zeros(())
-        content = y[rows, PROMPT_LEN:]
-        keep = (content != self.pad_id) & (content != self.eos_id)
+        content = y[rows, self.prompt_len:]
+        keep = (content != PAD_TARGET) & (content != self.eos_id)
         target_lengths = keep.sum(1)
         targets = content[keep]  # concatenated 1-D targets: no padding conventions to get wrong
         log_probs = m.ctc(enc.hidden[rows]).float().log_softmax(-1).transpose(0, 1)  # (T, B, V)

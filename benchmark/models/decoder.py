@@ -91,8 +91,12 @@ class TransformerDecoder(nn.Module):
 
 
 def reorder_cache(cache: DecoderCache, index: Tensor) -> None:
-    """Select rows `index` of every cached tensor (beam search keeps the surviving hypotheses)."""
+    """Select rows `index` of every cached tensor (beam search keeps the surviving hypotheses).
+    A cache object of transformers (WhisperSLU keeps one) reorders itself."""
     for layer in cache:
+        if hasattr(layer, "reorder_cache"):
+            layer.reorder_cache(index)
+            continue
         for part in layer.values():
             for key in part:
                 part[key] = part[key].index_select(0, index)

@@ -45,7 +45,8 @@ class SLUModel(nn.Module):
         self.subsample = Conv2dSubsampling(c.n_mels, c.subsample_channels, c.d_model)
         self.enc_positions = SinusoidalPositions(c.d_model, c.max_positions)
         self.encoder = ConformerEncoder(c.d_model, c.n_heads, c.enc_ffn, c.enc_layers,
-                                        c.conv_kernel, c.dropout, c.attn_dropout)
+                                        c.conv_kernel, c.dropout, c.attn_dropout,
+                                        c.block_final_norm)
         self.decoder = TransformerDecoder(vocab_size, c.d_model, c.n_heads, c.dec_ffn,
                                           c.dec_layers, c.dropout, c.max_positions,
                                           c.attn_dropout)

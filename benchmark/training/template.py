@@ -16,11 +16,15 @@ What differs from the parent, and why:
   fine-tuning recipes use.
 - `optimizer_step` clips the gradient norm and steps the scheduler.
 - `backward` stops the run on a NaN/inf loss (NonFiniteLoss) instead of corrupting the model.
+- `forward` and `criterion` run under `autocast(device, precision)` (bf16 by default for
+  Whisper: 1.19 s instead of 1.73 s per step on the 2-core CPU). Plugins that run their own
+  forward pass (EWC, MAS, LwF, GEM) do so in fp32, which is slower but exact.
 - The default Avalanche evaluator (accuracy on logits) is replaced by a silent one: evaluation
   decodes text and is done by `benchmark.runner` after each experience.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
@@ -41,11 +45,21 @@ class NonFiniteLoss(RuntimeError):
     pass
 
 
+def autocast(device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on `device` (CPU or CUDA) for precision="bf16"; nothing for "fp32"."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if precision != "bf16":
+        raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
 class SLUTemplate(SupervisedTemplate):
     def __init__(self, *, model, criterion, lr: float, weight_decay: float, warmup_steps: int,
                  grad_clip: float, train_mb_size: int, train_epochs: int, device,
-                 plugins=None, eval_mb_size: int = 64):
+                 plugins=None, eval_mb_size: int = 64, precision: str = "fp32"):
         self.lr, self.weight_decay = lr, weight_decay
+        self.precision = precision
         self.warmup_steps, self.grad_clip = warmup_steps, grad_clip
         self.scheduler = None
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -70,6 +84,14 @@ class SLUTemplate(SupervisedTemplate):
         # Avalanche's optimizer bookkeeping (used by its dynamic-model support).
         self.optimized_param_id = {id(p): n for n, p in self.model.named_parameters()}
 
+    def forward(self):
+        with autocast(self.device, self.precision):
+            return super().forward()
+
+    def criterion(self):
+        with autocast(self.device, self.precision):
+            return super().criterion()
+
     def backward(self):
         if not torch.isfinite(self.loss):
             raise NonFiniteLoss(f"loss became {self.loss.item()} in experience "
@@ -81,6 +103,22 @@ class SLUTemplate(SupervisedTemplate):
         self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
+
+
+def make_template(model, tokenizer, train, device, *, epochs: int | None = None,
+                  plugins=(), progress: bool = True, n_experiences: int = 1) -> SLUTemplate:
+    """The one recipe every trainer uses (the run, a subnet/packnet search copy, compression):
+    the criterion for `tokenizer`, AdamW + warm-up/cosine and the precision from `train`
+    (benchmark.config.TrainConfig), then `plugins` and a progress bar."""
+    from benchmark.models import SLUCriterion
+
+    return SLUTemplate(
+        model=model, criterion=SLUCriterion(model, tokenizer, ctc_weight=train.ctc_weight),
+        lr=train.lr, weight_decay=train.weight_decay, warmup_steps=train.warmup_steps,
+        grad_clip=train.grad_clip, train_mb_size=train.batch_size,
+        train_epochs=train.epochs if epochs is None else epochs, device=device,
+        eval_mb_size=train.eval_batch_size, precision=train.precision,
+        plugins=[*plugins, ProgressBars(n_experiences, progress)])
 
 
 class ProgressBars(SupervisedPlugin):

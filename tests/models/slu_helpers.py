@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from benchmark.tasks import TASKS
-from benchmark.text import Tokenizer
+from benchmark.text import PAD_TARGET, Tokenizer
 
 N_MELS = 80
 
@@ -35,7 +35,7 @@ EXAMPLES = [
 
 
 def make_y(tokenizer: Tokenizer, examples: list[tuple[str, dict]]) -> torch.Tensor:
-    """(B, L) targets `<sot> <|task|> content <eos>`, right-padded with pad_id."""
+    """(B, L) targets `prompt content <eos>`, right-padded with PAD_TARGET (the batch contract)."""
     rows = [tokenizer.encode_target(TASKS[t], row) for t, row in examples]
     width = max(map(len, rows))
-    return torch.tensor([r + [tokenizer.pad_id] * (width - len(r)) for r in rows])
+    return torch.tensor([r + [PAD_TARGET] * (width - len(r)) for r in rows])

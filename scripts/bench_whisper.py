@@ -1,0 +1,115 @@
+"""Whisper train-step and evaluation speed on this machine, in one run (ratios are comparable).
+
+    python scripts/bench_whisper.py [--steps 12] [--rounds 3] [--eval]
+
+Train step: batch 16 of 3-s utterances (random log-mel, the lengths are what matter), the
+UniverSLU ASR prompt, AdamW, the suite's template. Variants are interleaved over rounds and the
+median step is reported:
+  fp32 / bf16 autocast, each with the 51,864-row token table frozen (the default) or trained.
+--eval: greedy-decodes every test set of the default corpus once (bf16, batch 64, as a run
+evaluates) and prints seconds per task and in total. Peak RSS is printed at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from avalanche.core import SupervisedPlugin
+
+from benchmark.config import TrainConfig
+from benchmark.models.backbones import build_backbone
+from benchmark.streams import dataset_from_items
+from benchmark.tasks import TASKS
+from benchmark.training.subnet import single_experience
+from benchmark.training.template import make_template
+
+
+class StepTimer(SupervisedPlugin):
+    def __init__(self):
+        super().__init__()
+        self.times, self.t0 = [], None
+
+    def before_training_iteration(self, strategy, **kw):
+        self.t0 = time.perf_counter()
+
+    def after_training_iteration(self, strategy, **kw):
+        self.times.append(time.perf_counter() - self.t0)
+
+
+def batches(tokenizer, n: int, frames: int):
+    g = torch.Generator().manual_seed(0)
+    spec = TASKS["asr"]
+    feats = [torch.randn(frames, 80, generator=g) * 0.4 for _ in range(n)]
+    text = "we danced behind the tall guitar last summer"  # ~3 s of speech, 9 BPE tokens
+    ys = [torch.tensor(tokenizer.encode_target(spec, {"text": text})) for _ in range(n)]
+    return single_experience(dataset_from_items(feats, ys, [spec.index] * n, [0] * n))
+
+
+def train_steps(precision: str, train_embeddings: bool, steps: int, threads: int) -> float:
+    torch.manual_seed(0)
+    bb = build_backbone("whisper-tiny.en", train_embeddings=train_embeddings)
+    train = TrainConfig(precision=precision, epochs=1, warmup_steps=1, threads=threads)
+    timer = StepTimer()
+    template = make_template(bb.model, bb.tokenizer, train, "cpu", plugins=[timer],
+                             progress=False)
+    template.train(batches(bb.tokenizer, 16 * (steps + 2), 300), eval_streams=[])
+    return statistics.median(timer.times[2:])  # the first steps warm up allocators
+
+
+def evaluate_default_corpus(threads: int) -> None:
+    from benchmark.runner import evaluate_all
+    from benchmark.streams import build_stream, get_stream
+
+    torch.set_num_threads(threads)
+    bb = build_backbone("whisper-tiny.en")
+    stream = get_stream("seven_task")
+    built = build_stream(Path("data/synthslu7-default-seed0"), stream, bb.tokenizer,
+                         feature_kind=bb.feature_kind, log=print)
+
+    class NoView:
+        @staticmethod
+        def eval_context(subset):
+            import contextlib
+            return contextlib.nullcontext()
+
+    t0 = time.perf_counter()
+    res = evaluate_all(bb.model, bb.tokenizer, built, NoView, "cpu", 64, "bf16")
+    total = time.perf_counter() - t0
+    for subset, m in res.items():
+        print(f"eval {subset:4s} {m['eval_seconds']:6.1f} s  "
+              + " ".join(f"{k}={v:.3f}" for k, v in m.items() if k != "eval_seconds"))
+    print(f"eval all seven test sets (untrained tiny.en, {sum(len(o) for o in built.test_order.values())} "
+          f"utterances): {total:.1f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--eval", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    variants = [("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)]
+    results: dict = {v: [] for v in variants}
+    for _ in range(args.rounds):
+        for v in variants:
+            results[v].append(train_steps(*v, args.steps, args.threads))
+    base = statistics.median(results[("fp32", True)])
+    print(f"train step, batch 16 x 3 s, {args.threads} threads, median of {args.rounds} rounds "
+          f"x {args.steps} steps:")
+    for (precision, emb), times in results.items():
+        t = statistics.median(times)
+        print(f"  {precision} token table {'trained' if emb else 'frozen '}: {t * 1000:7.0f} ms"
+              f"  ({t / base:.2f}x fp32 with the table trained)")
+    if args.eval:
+        evaluate_default_corpus(args.threads)
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,3 +18,22 @@ def quick_corpus(tmp_path_factory):
 
     return build_corpus("quick", out=tmp_path_factory.mktemp("corpus") / "quick", seed=0,
                         log=lambda *a: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper_dir(tmp_path_factory):
+    """A randomly initialised Whisper (d=32, 2+2 layers, ffn 4d as in OpenAI's, tiny.en's 51,864-token vocabulary) in
+    Hugging Face format (config.json + model.safetensors), as `model=whisper:<dir>` reads it.
+    No tokenizer.json: English-only vocabularies fall back to the embedded tiny.en's."""
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    torch.manual_seed(0)
+    config = WhisperConfig(vocab_size=51864, num_mel_bins=80, d_model=32, encoder_layers=2,
+                           decoder_layers=2, encoder_attention_heads=2,
+                           decoder_attention_heads=2, encoder_ffn_dim=128, decoder_ffn_dim=128,
+                           max_source_positions=1500, max_target_positions=448,
+                           pad_token_id=50256, bos_token_id=50256, eos_token_id=50256,
+                           decoder_start_token_id=50257)
+    out = tmp_path_factory.mktemp("whisper") / "tiny-random"
+    WhisperForConditionalGeneration(config).save_pretrained(out)
+    return out

@@ -64,8 +64,9 @@ class TransformerDecoder(nn.Module):
 
     def forward(self, tokens: Tensor, memory: Tensor, memory_valid: Tensor,
                 token_valid: Tensor | None = None, cache: DecoderCache | None = None,
-                start: int = 0) -> Tensor:
-        """Logits (B, L, V) for `tokens` (B, L) at positions start..start+L-1.
+                start: int = 0, positions: Tensor | None = None) -> Tensor:
+        """Logits (B, L, V) for `tokens` (B, L) at positions start..start+L-1; with `positions`
+        (B, L) bool, only those rows: (N, V) (the loss needs no logits at prompt or padding).
 
         memory (B, S, D) with memory_valid (B, S) bool. token_valid (B, L) masks padded keys in
         self-attention (teacher forcing). With `cache` (a list, one dict per layer, filled on the
@@ -87,6 +88,8 @@ class TransformerDecoder(nn.Module):
             cache.extend({} for _ in self.layers)
         for i, layer in enumerate(self.layers):
             x = layer(x, memory, self_mask, memory_mask, None if cache is None else cache[i])
+        if positions is not None:
+            x = x[positions]
         return self.proj(self.norm(x))
 
 

@@ -73,9 +73,11 @@ class SLUModel(nn.Module):
         return EncoderOutput(self.encoder(h, valid), valid)
 
     def decode_logits(self, enc: EncoderOutput, tokens: Tensor, token_valid: Tensor | None = None,
-                      cache: DecoderCache | None = None, start: int = 0) -> Tensor:
-        """Decoder logits (B, L, V) for `tokens` (B, L) given the encoder output."""
-        return self.decoder(tokens, enc.hidden, enc.mask, token_valid, cache, start)
+                      cache: DecoderCache | None = None, start: int = 0,
+                      positions: Tensor | None = None) -> Tensor:
+        """Decoder logits (B, L, V) for `tokens` (B, L) given the encoder output; (N, V) for
+        the `positions` (B, L bool) only, when given."""
+        return self.decoder(tokens, enc.hidden, enc.mask, token_valid, cache, start, positions)
 
     def greedy_decode(self, enc: EncoderOutput, prompts: Tensor, max_len: int,
                       eos_id: int | None = None) -> list[list[int]]:

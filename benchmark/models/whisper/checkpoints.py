@@ -209,12 +209,13 @@ def load_huggingface_dir(path: Path):
     return config, {k: v.float() for k, v in sd.items()}
 
 
+_PROJ = {"query": "q", "key": "k", "value": "v", "out": "out"}
 # OpenAI module name -> transformers module name (the table of transformers'
 # convert_openai_to_hf.py, which its wheel does not ship), applied to the dotted prefix.
 _OPENAI_NAMES = (
     (r"^(encoder|decoder)\.blocks\.(\d+)\.", r"model.\1.layers.\2."),
-    (r"\.attn\.(query|key|value|out)\.", lambda m: f".self_attn.{m[1][0]}_proj."),
-    (r"\.cross_attn\.(query|key|value|out)\.", lambda m: f".encoder_attn.{m[1][0]}_proj."),
+    (r"\.attn\.(query|key|value|out)\.", lambda m: f".self_attn.{_PROJ[m[1]]}_proj."),
+    (r"\.cross_attn\.(query|key|value|out)\.", lambda m: f".encoder_attn.{_PROJ[m[1]]}_proj."),
     (r"\.attn_ln\.", ".self_attn_layer_norm."), (r"\.cross_attn_ln\.", ".encoder_attn_layer_norm."),
     (r"\.mlp\.0\.", ".fc1."), (r"\.mlp\.2\.", ".fc2."), (r"\.mlp_ln\.", ".final_layer_norm."),
     (r"^encoder\.ln_post\.", "model.encoder.layer_norm."), (r"^decoder\.ln\.", "model.decoder.layer_norm."),

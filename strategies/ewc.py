@@ -21,9 +21,21 @@ class EWCConfig:
     decay_factor: float = field(default=0.9, metadata={"help": "online mode: importance decay"})
 
 
+class TrainableEWC(EWCPlugin):
+    """EWCPlugin that stores importances and anchors of trainable parameters only."""
+
+    def after_training_exp(self, strategy, **kwargs):
+        super().after_training_exp(strategy, **kwargs)
+        frozen = {n for n, p in strategy.model.named_parameters() if not p.requires_grad}
+        for store in (self.importances, self.saved_params):
+            for params in store.values():
+                for name in frozen & set(params):
+                    del params[name]
+
+
 @register_strategy("ewc", "elastic weight consolidation (Avalanche EWCPlugin)", EWCConfig)
 def build(cfg: EWCConfig, ctx: StrategyContext) -> StrategyParts:
-    plugin = EWCPlugin(ewc_lambda=cfg.ewc_lambda, mode=cfg.mode,
+    plugin = TrainableEWC(ewc_lambda=cfg.ewc_lambda, mode=cfg.mode,
                        decay_factor=cfg.decay_factor if cfg.mode == "online" else None)
 
     def extra_state() -> dict:

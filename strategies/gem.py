@@ -7,7 +7,7 @@ found by a quadratic program (quadprog, through qpsolvers), with `memory_strengt
 
 What differs from the plugin, and why: its `update_memory` builds the memory by concatenating
 training-size batches with `torch.cat`, which fails when two batches are padded to different
-lengths (ours are: x is (B, T, 81), y is (B, L), both padded per batch). The subclass draws the
+lengths (ours are: x is (B, T, dim + 1), y is (B, L), both padded per batch). The subclass draws the
 utterances at random and collates them ONCE with the dataset's collate, so the memory is one
 padded batch (x, y, t). Gradients, constraints and the QP are the plugin's, unchanged.
 """
@@ -52,7 +52,7 @@ def build(cfg: GEMConfig, ctx: StrategyContext) -> StrategyParts:
         # the memory as stored (padded tensors) and G: one past-experience gradient per row,
         # one float per parameter
         tensors = [*plugin.memory_x.values(), *plugin.memory_y.values(), plugin.G]
-        lengths = [int(x[..., 80].sum()) for x in plugin.memory_x.values()]  # validity channel
+        lengths = [int(x[..., -1].sum()) for x in plugin.memory_x.values()]  # validity channel
         return {"gem": {"utterances": sum(len(x) for x in plugin.memory_x.values()),
                         "seconds": sum(lengths) / 100.0, "tensors": len(tensors),
                         "bytes": sum(t.numel() * t.element_size() for t in tensors)}}

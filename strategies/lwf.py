@@ -13,7 +13,8 @@ with "batchmean", i.e. averaged over the N token positions, no T^2 factor). `aft
 keeps the frozen copy but skips the parent's bookkeeping of classes per task (it reads
 `dataset.task_set`, which our datasets lack, and class units mean nothing for token outputs), and
 puts the teacher in eval mode (Avalanche keeps it in train mode: dropout would make its targets
-noisy).
+noisy). The penalty runs under the template's autocast, like the forward pass whose output it
+reuses.
 """
 import copy
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from avalanche.training.plugins import LwFPlugin
 
+from benchmark.training.template import autocast
 from strategies import StrategyContext, StrategyParts, register_strategy
 
 
@@ -39,9 +41,10 @@ class DecoderLwF(LwFPlugin):
             return
         crit, x, y = strategy._criterion, strategy.mb_x, strategy.mb_y
         keep = crit.loss_targets(y) != -100  # (B, L-1): content + eos positions
-        with torch.no_grad():
-            teacher = crit.decoder_logits(prev(x), y, model=prev)[keep].float()
-        student = crit.decoder_logits(strategy.mb_output, y)[keep].float()
+        with autocast(strategy.device, strategy.precision):
+            with torch.no_grad():
+                teacher = crit.decoder_logits(prev(x), y, model=prev, positions=keep).float()
+            student = crit.decoder_logits(strategy.mb_output, y, positions=keep).float()
         units = range(student.size(-1))
         strategy.loss += self.lwf.alpha * self.lwf._distillation_loss(student, teacher, units)
 

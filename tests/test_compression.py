@@ -9,11 +9,13 @@ from benchmark.compression import CompressionRequest, run_compression
 from benchmark.errors import UserError
 
 
-def test_compression_chain_and_dense_control(quick_corpus, tmp_path):
+@pytest.mark.parametrize("family", ["conformer", "whisper"])
+def test_compression_chain_and_dense_control(family, quick_corpus, tiny_whisper_dir, tmp_path):
     logs: list[str] = []
+    model = [f"model=whisper:{tiny_whisper_dir}", "ctc_weight=0"] if family == "whisper" else []
     out = run_compression(CompressionRequest(
         stream="three_task", target=0.36, per_round=0.2, profile="quick", out=str(tmp_path),
-        corpus=str(quick_corpus), overrides=["epochs=1", "max_eval_per_subset=24"],
+        corpus=str(quick_corpus), overrides=["epochs=1", "max_eval_per_subset=24", *model],
         progress=False), log=logs.append)
     res = json.loads((out / "compression.json").read_text())
     assert set(res) == {"er"}  # the tasks of experience 0 (adaptation's has er, ic and asr)

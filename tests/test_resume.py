@@ -28,22 +28,26 @@ def _strip(m: dict) -> dict:
     return m
 
 
-def _req(corpus, out, strategy, **kw):
+def _req(corpus, out, strategy, extra=(), **kw):
     return RunRequest(stream="three_task", strategy=strategy, profile="quick", out=str(out),
-                      corpus=str(corpus), overrides=FAST, progress=False, **kw)
+                      corpus=str(corpus), overrides=[*FAST, *extra], progress=False, **kw)
 
 
 # ewc keys its penalty and importances on Avalanche's clock, which the checkpoint must restore;
-# every resumable strategy: scripts/kill_resume.py
-@pytest.mark.parametrize("strategy", ["subnet", "ewc"])
-def test_sigkill_then_resume_matches_uninterrupted(strategy, quick_corpus, tmp_path):
-    ref_dir = run(_req(quick_corpus, tmp_path / "ref", strategy), log=lambda *a: None)
+# every resumable strategy: scripts/kill_resume.py. subnet also on a tiny random Whisper.
+@pytest.mark.parametrize(("strategy", "family"), [("subnet", "conformer"), ("ewc", "conformer"),
+                                                  ("subnet", "whisper")])
+def test_sigkill_then_resume_matches_uninterrupted(strategy, family, quick_corpus,
+                                                   tiny_whisper_dir, tmp_path):
+    extra = [f"model=whisper:{tiny_whisper_dir}", "ctc_weight=0", "precision=bf16"] \
+        if family == "whisper" else []
+    ref_dir = run(_req(quick_corpus, tmp_path / "ref", strategy, extra), log=lambda *a: None)
     ref = _strip(json.loads((ref_dir / "metrics.json").read_text()))
 
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "benchmark.cli", "run", "--stream", "three_task", "--strategy",
            strategy, "--profile", "quick", "--corpus", str(quick_corpus), "--out", str(out),
-           "--no-progress", *FAST]
+           "--no-progress", *FAST, *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpt = out / "three_task" / strategy / "seed0" / "checkpoint.pt"
     deadline = time.time() + 300
@@ -53,8 +57,8 @@ def test_sigkill_then_resume_matches_uninterrupted(strategy, quick_corpus, tmp_p
     proc.wait()
     assert ckpt.exists()
     with pytest.raises(UserError, match="unfinished run; pass --resume"):
-        run(_req(quick_corpus, out, strategy), log=lambda *a: None)
-    run_dir = run(_req(quick_corpus, out, strategy, resume=True), log=lambda *a: None)
+        run(_req(quick_corpus, out, strategy, extra), log=lambda *a: None)
+    run_dir = run(_req(quick_corpus, out, strategy, extra, resume=True), log=lambda *a: None)
     got = _strip(json.loads((run_dir / "metrics.json").read_text()))
     assert got == ref
     assert not ckpt.exists()

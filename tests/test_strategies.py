@@ -1,5 +1,7 @@
-"""Every registered strategy runs three_task end to end on the quick profile (timm style):
-a strategy added later is tested here without new test code."""
+"""Every registered strategy runs three_task end to end on the quick profile (timm style), on
+both model families (the quick profile's conformer-tiny, and a tiny random Whisper through the
+same code as the pretrained default): a strategy added later is tested here without new test
+code."""
 from __future__ import annotations
 
 import json
@@ -21,9 +23,15 @@ def _run(corpus, out, strategy, overrides=(), stream="three_task", seed=0):
     return run(req, log=lambda *a: None)
 
 
+def whisper_overrides(model_dir) -> list[str]:
+    return [f"model=whisper:{model_dir}", "ctc_weight=0", "lr=1e-3", "precision=bf16"]
+
+
+@pytest.mark.parametrize("family", ["conformer", "whisper"])
 @pytest.mark.parametrize("strategy", list_strategies())
-def test_strategy_runs_three_task(strategy, quick_corpus, tmp_path):
-    run_dir = _run(quick_corpus, tmp_path, strategy)
+def test_strategy_runs_three_task(strategy, family, quick_corpus, tiny_whisper_dir, tmp_path):
+    overrides = whisper_overrides(tiny_whisper_dir) if family == "whisper" else []
+    run_dir = _run(quick_corpus, tmp_path, strategy, overrides)
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["complete"] is True and m["incomplete_reason"] is None
     R = np.array(m["score"]["R"])

@@ -34,7 +34,13 @@ class Backbone:
 
 
 def check_model_name(name: str) -> None:
-    if name in NAMED_MODELS or (name.startswith("whisper:") and len(name) > 8):
+    if name in NAMED_MODELS:
+        return
+    if name.startswith("whisper:") and len(name) > 8:
+        path = Path(name.removeprefix("whisper:")).expanduser()
+        if not path.exists():
+            raise UserError(f"no Whisper model at {path}; pass a Hugging Face Whisper directory "
+                            "or an OpenAI .pt checkpoint")
         return
     raise UserError(f"unknown model '{name}'; valid: {', '.join(NAMED_MODELS)}, or "
                     "whisper:/path/to/hf-dir-or-openai.pt")

@@ -16,6 +16,10 @@ What differs from the parent, and why:
   fine-tuning recipes use.
 - `optimizer_step` clips the gradient norm and steps the scheduler.
 - `backward` stops the run on a NaN/inf loss (NonFiniteLoss) instead of corrupting the model.
+- `make_train_dataloader` batches utterances of similar length (`LengthBucketBatches`) instead
+  of Avalanche's task-balanced random batches: a batch is padded to its longest utterance, and
+  random batches of SynthSLU-7 (0.9-4 s) were ~30 % padding. Strategies that bring their own
+  loader (replay, subnet, packnet) keep it.
 - `forward` and `criterion` run under `autocast(device, precision)` (bf16 by default for
   Whisper: 1.19 s instead of 1.73 s per step on the 2-core CPU). Plugins that run their own
   forward pass (EWC, MAS, LwF, GEM) do so in fp32, which is slower but exact.
@@ -54,6 +58,27 @@ def autocast(device, precision: str) -> contextlib.AbstractContextManager:
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
 
+class LengthBucketBatches(torch.utils.data.Sampler):
+    """Shuffled batches of similar-length utterances: the shuffled indices are cut into pools of
+    `pool` batches, each pool is sorted by length and cut into batches, and the batch order is
+    shuffled. Draws from torch's global generator (seeded by the run; restored on resume)."""
+
+    def __init__(self, lengths: list[int], batch_size: int, pool: int = 32):
+        self.lengths, self.batch_size, self.pool = lengths, batch_size, pool
+
+    def __iter__(self):
+        order = torch.randperm(len(self.lengths)).tolist()
+        size = self.batch_size * self.pool
+        batches = []
+        for start in range(0, len(order), size):
+            chunk = sorted(order[start:start + size], key=self.lengths.__getitem__)
+            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        return iter([batches[i] for i in torch.randperm(len(batches)).tolist()])
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+
 class SLUTemplate(SupervisedTemplate):
     def __init__(self, *, model, criterion, lr: float, weight_decay: float, warmup_steps: int,
                  grad_clip: float, train_mb_size: int, train_epochs: int, device,
@@ -83,6 +108,13 @@ class SLUTemplate(SupervisedTemplate):
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         # Avalanche's optimizer bookkeeping (used by its dynamic-model support).
         self.optimized_param_id = {id(p): n for n, p in self.model.named_parameters()}
+
+    def make_train_dataloader(self, num_workers=0, shuffle=True, pin_memory=None, **kwargs):
+        ds = self.adapted_dataset
+        lengths = [ds[i][0].shape[0] for i in range(len(ds))]
+        self.dataloader = torch.utils.data.DataLoader(
+            ds, batch_sampler=LengthBucketBatches(lengths, self.train_mb_size),
+            collate_fn=ds.collate_fn, pin_memory=torch.device(self.device).type == "cuda")
 
     def forward(self):
         with autocast(self.device, self.precision):

@@ -177,6 +177,26 @@ def test_user_stream_run_then_eval(corpora, tmp_path, monkeypatch, capsys):
     assert er["outside_vocabulary"] == {} and er["scored"] == er["utterances"] > 0
 
 
+def test_user_stream_on_whisper_then_eval(corpora, tiny_whisper_dir, tmp_path, monkeypatch,
+                                          capsys):
+    """The same on a (tiny random) Whisper: real corpora get dataset tokens in their prompts and
+    Whisper log-mel features, cached next to their prepared fbank, for the run and for eval."""
+    monkeypatch.setenv("SLU_BENCHMARK_CACHE", str(tmp_path / "cache"))
+    run_dir = run(RunRequest(stream=str(corpora / "real_three.yaml"), strategy="naive",
+                             profile="quick", out=str(tmp_path / "runs"), progress=False,
+                             overrides=["epochs=1", f"model=whisper:{tiny_whisper_dir}",
+                                        "ctc_weight=0"]),
+                  log=lambda m: None)
+    assert json.loads((run_dir / "metrics.json").read_text())["complete"]
+    cached = sorted(p.parent.name for p in (tmp_path / "cache").rglob("features-whisper-mel80/*/*.pt"))
+    assert {"er", "ic", "asr"} <= set(cached)
+    rc = main(["eval", "--run", str(run_dir), "--task", "er", "--data",
+               f"iemocap:{corpora / 'iemocap'}"])
+    assert rc == 0
+    er = json.loads((run_dir / "eval" / "iemocap-er-session5.json").read_text())
+    assert er["scored"] > 0 and 0.0 <= er["metrics"]["accuracy"] <= 1.0
+
+
 def test_eval_errors(tmp_path, capsys):
     rc = main(["eval", "--run", str(tmp_path), "--task", "scr", "--data", "speech_commands:/x",
                "--beam", "0"])

@@ -28,7 +28,7 @@ def _cmd_run(args) -> None:
                    profile=args.profile, device=args.device, out=args.out, corpus=args.corpus,
                    order=order, overrides=args.overrides, overwrite=args.overwrite,
                    resume=args.resume, progress=not args.no_progress,
-                   skip_bad=args.skip_bad))
+                   skip_bad=args.skip_bad, allow_dirty=args.allow_dirty))
 
 
 def _cmd_list(args) -> None:
@@ -100,7 +100,7 @@ def _cmd_report(args) -> None:
     from benchmark.reporting.report import build_report, parse_formats
 
     out = args.out or str(Path(args.run_dirs[0]) / "report")
-    build_report(args.run_dirs, out, parse_formats(args.format))
+    build_report(args.run_dirs, out, parse_formats(args.format), allow_mixed=args.allow_mixed)
 
 
 def _cmd_sweep(args) -> None:
@@ -115,7 +115,8 @@ def _cmd_sweep(args) -> None:
     outcomes, report_dir = sweep(SweepRequest(
         stream=args.stream, strategies=[s for s in args.strategies.split(",") if s.strip()],
         seeds=ints(args.seeds), jobs=args.jobs, profile=args.profile, out=args.out,
-        corpus=args.corpus, device=args.device, overrides=args.overrides))
+        corpus=args.corpus, device=args.device, overrides=args.overrides,
+        allow_dirty=args.allow_dirty, allow_mixed=args.allow_mixed))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         raise UserError(f"{len(failed)} of {len(outcomes)} runs failed "
@@ -157,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument("--skip-bad", action="store_true",
                    help="stream files: skip unreadable audio files instead of stopping")
+    r.add_argument("--allow-dirty", action="store_true",
+                   help="write into the reference results/ from a tree with uncommitted changes")
     r.add_argument("overrides", nargs="*", help="key=value training/strategy overrides")
     r.set_defaults(func=_cmd_run)
 
@@ -165,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run folders or any parent (searched for metrics.json)")
     rep.add_argument("--out", default=None, help="output folder (default FIRST_RUN_DIR/report)")
     rep.add_argument("--format", default="md,csv,tex", help="table formats: md,csv,tex")
+    rep.add_argument("--allow-mixed", action="store_true",
+                     help="aggregate runs of different code, config or thread count (noted)")
     rep.set_defaults(func=_cmd_report)
 
     sw = sub.add_parser("sweep", parents=[debug_too], help="run strategies x seeds on a stream, then report")
@@ -176,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--device", default="cpu", help="cpu | cuda")
     sw.add_argument("--out", default=None, help="results root (default results/)")
     sw.add_argument("--corpus", default=None, help="corpus folder (default: the profile's)")
+    sw.add_argument("--allow-dirty", action="store_true",
+                    help="write into the reference results/ from a tree with uncommitted changes")
+    sw.add_argument("--allow-mixed", action="store_true",
+                    help="report runs of different code, config or thread count together")
     sw.add_argument("overrides", nargs="*", help="key=value overrides for every run")
     sw.set_defaults(func=_cmd_sweep)
 

@@ -30,6 +30,7 @@ from benchmark.environment import environment
 from benchmark.errors import Interrupted, UserError
 from benchmark.io import atomic_torch_save, atomic_write_json, atomic_write_text
 from benchmark.memory import map_large_allocations, release_free_memory
+from benchmark.provenance import check_reference_tree
 from benchmark.streams import BuiltStream, build_stream, collate, get_stream
 from benchmark.tasks import SUBSETS, TASKS
 
@@ -52,6 +53,7 @@ class RunRequest:
     resume: bool = False
     progress: bool = True
     skip_bad: bool = False  # user streams: skip unreadable audio files (else stop, naming one)
+    allow_dirty: bool = False  # write into the reference results/ from a tree with changes
 
 
 def seed_everything(seed: int) -> None:
@@ -163,6 +165,7 @@ def run(req: RunRequest, log=print) -> Path:
         raise UserError("--device cuda was asked for but torch sees no CUDA device; use --device cpu")
 
     run_dir = run_dir_for(req)
+    check_reference_tree(run_dir, req.allow_dirty)
     metrics_path, ckpt_path = run_dir / "metrics.json", run_dir / "checkpoint.pt"
     if not req.overwrite:
         if _is_complete(metrics_path):
@@ -250,13 +253,14 @@ CLOCK_COUNTERS = ("train_iterations", "train_exp_counter", "train_exp_epochs",
 
 
 def fingerprint(config: dict) -> str:
-    """What a checkpoint must match to be resumed: everything but output/run-control flags."""
-    from benchmark import __version__
+    """What a checkpoint must match to be resumed: everything but output/run-control flags, and
+    the suite's source code (benchmark.provenance.source_sha256)."""
+    from benchmark.provenance import source_sha256
 
     keep = {k: v for k, v in config.items() if k != "run"}
     keep["run"] = {k: config["run"][k] for k in ("stream", "strategy", "seed", "profile",
                                                   "order", "overrides")}
-    keep["version"] = __version__
+    keep["source_sha256"] = source_sha256()
     keep["checkpoint_format"] = CHECKPOINT_FORMAT
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -336,8 +340,9 @@ def _run_locked(req, run_dir, train, info, strat_cfg, stream, log, t_start) -> P
             raise UserError(f"cannot resume from {ckpt_path} ({type(exc).__name__}: it is "
                             "corrupt or needs unsafe unpickling); rerun with --overwrite") from None
         if ckpt.get("fingerprint") != print_:
-            raise UserError(f"{ckpt_path} was made with another config or suite version; "
-                            "rerun with the same options, or --overwrite to start again")
+            raise UserError(f"{ckpt_path} was made with another config or another version of "
+                            "the suite's code; rerun with the same options and code, or "
+                            "--overwrite to start again")
         model.load_state_dict(ckpt["model"])
         parts.restore(ckpt["strategy"])
         for name, value in ckpt["clock"].items():

@@ -71,7 +71,7 @@ def test_resume_refuses_other_config_and_unsafe_pickles(quick_corpus, tmp_path):
     run_dir = out / "three_task" / "naive" / "seed0"
     run_dir.mkdir(parents=True)
     torch.save({"fingerprint": "other"}, run_dir / "checkpoint.pt")
-    with pytest.raises(UserError, match="another config or suite version"):
+    with pytest.raises(UserError, match="another config or another version of the suite"):
         run(_req(quick_corpus, out, "naive", resume=True), log=lambda *a: None)
 
     class Evil:  # anything needing arbitrary unpickling must be refused

@@ -23,7 +23,7 @@ from benchmark.errors import UserError
 from benchmark.evaluation.cl_metrics import CONVENTIONS
 from benchmark.io import atomic_write_text
 from benchmark.reporting import plots, tables
-from benchmark.reporting.runs import Run, common_settings, load_runs
+from benchmark.reporting.runs import Run, check_mixing, common_settings, load_runs, mixing
 from benchmark.runner import SCORE_DEFINITION
 
 FORMATS = ("md", "csv", "tex")
@@ -62,11 +62,16 @@ def report_group(group: str, runs: list[Run], out: Path, formats: list[str],
     summary = tables.summary_frame(runs)
     labels = list(summary.index)
     by_label = {lab: [r for r in runs if r.label == lab] for lab in labels}
-    caption = (f"{group}: mean ± std over seeds ({settings}). ACC in score %, BWT/FWT/forgetting/"
-               "intransigence in score points; final task metrics in their own units.")
+    mixed = mixing(runs)  # only non-empty when the caller allowed mixing
+    provenance = (f"MIXED PROVENANCE (--allow-mixed): {'; '.join(mixed)}" if mixed else
+                  f"code {runs[0].revision}, threads={runs[0].threads}")
+    caption = (f"{group}: mean ± std over seeds ({settings}; {provenance}). ACC in score %, "
+               "BWT/FWT/forgetting/intransigence in score points; final task metrics in their "
+               "own units.")
     files += tables.write_table(out / "summary", tables.summary_display(summary),
                                 tables.summary_csv(summary), formats, caption)
-    md = [f"# {group}", "", f"Runs: {len(runs)} ({settings}).", "",
+    md = [f"# {group}", "", f"Runs: {len(runs)} ({settings}).", "", f"Provenance: {provenance}.",
+          "",
           "## Summary (mean ± std over seeds)", "", tables.to_markdown(
               tables.summary_display(summary)), "",
           (f"Score: {SCORE_DEFINITION}. ACC = mean final score; BWT, FWT, forgetting "
@@ -127,11 +132,15 @@ def report_group(group: str, runs: list[Run], out: Path, formats: list[str],
 
 
 def build_report(paths: list[str | Path], out: str | Path,
-                 formats: list[str] | tuple[str, ...] = FORMATS, log=print) -> Report:
+                 formats: list[str] | tuple[str, ...] = FORMATS, log=print,
+                 allow_mixed: bool = False) -> Report:
     """Report every complete run under `paths` into `out` (see the module docstring).
-    Incomplete runs are skipped and listed. Raises UserError if no run is complete."""
+    Incomplete runs are skipped and listed. Raises UserError if no run is complete, or if the
+    runs differ in code revision, thread count or a variant's settings (benchmark.reporting.runs
+    .mixing) and `allow_mixed` is False."""
     out = Path(out)
     runs, skipped = load_runs(paths)
+    mixed = check_mixing(runs, allow_mixed)
     for path, why in skipped:
         log(f"skipped {path}: {why}")
     compression = plots.load_compression(paths)
@@ -158,7 +167,12 @@ def build_report(paths: list[str | Path], out: str | Path,
                                         f"{stream}: task subnetworks, metric vs sparsity",
                                         gdir(stream) / "plots" / "compression", order=order)
         report.files += paths_ or []
-    index = ["# Report", "", "| stream | strategies | runs | report |", "|---|---|---:|---|"]
+    index = ["# Report", ""]
+    if mixed:
+        index += [f"**Mixed provenance (allowed with --allow-mixed):** {'; '.join(mixed)}.", ""]
+    elif runs:
+        index += [f"All runs: code {runs[0].revision}, threads={runs[0].threads}.", ""]
+    index += ["| stream | strategies | runs | report |", "|---|---|---:|---|"]
     for g in groups:
         members = [r for r in runs if r.group == g]
         labels = tables.ordered_labels(r.label for r in members)

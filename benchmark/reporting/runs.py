@@ -3,8 +3,13 @@
 A run folder is one that holds `metrics.json` (written by `benchmark run`). Runs are grouped by
 *stream* (plus the profile, when a report mixes profiles) and, inside a stream, by *variant*:
 the strategy name plus the key=value overrides that differ between the stream's runs (overrides
-shared by every run of the stream, and `threads=`, which does not change results, are stated once
-in the report instead of in every row label). Seeds of one variant are aggregated.
+shared by every run of the stream, and `threads=`, are stated once in the report instead of in
+every row label). Seeds of one variant are aggregated.
+
+Provenance (`mixing`): a report puts numbers side by side and averages seeds, so its runs must
+come from one code revision (benchmark.provenance) and one thread count (it changes results:
+reductions sum in another order), and the seeds of a variant from one train/strategy config.
+Anything else is refused unless the caller allows mixing; then the report says what was mixed.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from pathlib import Path
 from benchmark.errors import UserError
 from benchmark.tasks import SUBSETS, TASKS, register_subset
 
-# overrides that change speed, not results: left out of variant labels
+# overrides left out of variant labels (the thread count is checked by `mixing` instead)
 NEUTRAL_OVERRIDES = ("threads=",)
 
 # Units of the "primary" metric of each task kind, as shown in tables: key in per_task, label.
@@ -42,6 +47,7 @@ class Run:
     path: Path
     metrics: dict
     config: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
     group: str = ""  # report group (stream, or stream-profile), set by `assign_groups`
     label: str = ""  # variant label (strategy + distinguishing overrides), set by `assign_groups`
 
@@ -72,6 +78,17 @@ class Run:
     @property
     def R(self) -> list[list[float]]:
         return self.metrics["score"]["R"]
+
+    @property
+    def revision(self) -> str:
+        """The code revision that made the run (benchmark.provenance.revision_label)."""
+        from benchmark.provenance import revision_label
+
+        return revision_label(self.environment.get("code"), self.environment.get("git_commit"))
+
+    @property
+    def threads(self) -> int | None:
+        return self.config.get("train", {}).get("threads")
 
     @property
     def overrides(self) -> frozenset[str]:
@@ -118,15 +135,16 @@ def load_runs(paths: list[str | Path]) -> tuple[list[Run], list[tuple[Path, str]
         if not m.get("score", {}).get("summary"):
             skipped.append((mp.parent, "no CL summary in metrics.json"))
             continue
-        cp = mp.parent / "config.json"
+        cp, ep = mp.parent / "config.json", mp.parent / "environment.json"
         try:
             config = json.loads(cp.read_text()) if cp.exists() else {}
+            environment = json.loads(ep.read_text()) if ep.exists() else {}
         except json.JSONDecodeError:
-            config = {}
+            config, environment = {}, {}
         for name, src in config.get("stream_sources", {}).items():  # user streams' subsets
             if isinstance(src, dict) and src.get("task") in TASKS:
                 register_subset(name, src["task"])
-        runs.append(Run(mp.parent, m, config))
+        runs.append(Run(mp.parent, m, config, environment))
     assign_groups(runs)
     newest: dict[tuple, Run] = {}
     for r in sorted(runs, key=lambda r: (r.path / "metrics.json").stat().st_mtime):
@@ -152,6 +170,38 @@ def assign_groups(runs: list[Run]) -> None:
         for r in members:
             extra = sorted(r.overrides - common)
             r.label = r.strategy + (f" ({', '.join(extra)})" if extra else "")
+
+
+def mixing(runs: list[Run]) -> list[str]:
+    """What differs between runs that a report would aggregate or compare, one line each:
+    code revisions or thread counts among all `runs`, and train/strategy configs among the seeds
+    of one variant. Empty when the runs are of one kind."""
+    found = []
+    for what, values in (("code revisions", {r.revision for r in runs}),
+                         ("thread counts", {str(r.threads) for r in runs})):
+        if len(values) > 1:
+            found.append(f"{what} {', '.join(sorted(values))}")
+    variants: dict[tuple, list[Run]] = {}
+    for r in runs:
+        variants.setdefault((r.group, r.label), []).append(r)
+    for (group, label), members in sorted(variants.items()):
+        configs = {json.dumps({k: r.config.get(k) for k in ("train", "strategy")},
+                              sort_keys=True, default=str) for r in members}
+        if len(configs) > 1:
+            keys = sorted({f"{section}.{k}" for r in members for section in ("train", "strategy")
+                           for k, v in (r.config.get(section) or {}).items()
+                           if v != (members[0].config.get(section) or {}).get(k)})
+            found.append(f"{group} {label}: seeds with different settings ({', '.join(keys)})")
+    return found
+
+
+def check_mixing(runs: list[Run], allow_mixed: bool) -> list[str]:
+    """`mixing(runs)`, refused unless `allow_mixed` (then returned, for the report to state)."""
+    found = mixing(runs)
+    if found and not allow_mixed:
+        raise UserError(f"these runs were made differently: {'; '.join(found)}; report them "
+                        "separately, or pass --allow-mixed (the tables then say so)")
+    return found
 
 
 def common_settings(runs: list[Run]) -> str:

@@ -5,9 +5,12 @@ OMP_NUM_THREADS=1 and the override `threads=1` (so `--jobs N` uses about N cores
 local workers. A run whose metrics.json says complete=true is skipped; an incomplete one
 continues from its last finished experience with --resume when its strategy supports that and a
 checkpoint is there, else it is run again from scratch with --overwrite. A folder that holds a
-run made with other settings (config.json differs from the sweep's train/strategy config, threads
-aside) is never skipped, resumed or overwritten: that cell fails with the differing keys. Training overrides (TrainConfig keys) go to every
-run; a strategy option (e.g. sparsity=0.67) goes only to the strategies that have it.
+run made with other settings (config.json differs from the sweep's train/strategy config,
+threads included) is never skipped, resumed or overwritten: that cell fails with the differing
+keys. Into the repository's own results/ the sweep runs only from a clean tree (--allow-dirty
+overrides), and its report refuses runs of different code or threads (--allow-mixed).
+Training overrides (TrainConfig keys) go to every run; a strategy option (e.g. sparsity=0.67)
+goes only to the strategies that have it.
 
 Files: <out>/sweep-<stream>.log (one line per event, appended across sweeps),
 <out>/sweep_logs/<stream>/<strategy>_seed<N>.out (each run's console output), and the report
@@ -42,6 +45,8 @@ class SweepRequest:
     corpus: str | None = None
     device: str = "cpu"
     overrides: list[str] = dataclasses.field(default_factory=list)
+    allow_dirty: bool = False  # runs into the reference results/ from a tree with changes
+    allow_mixed: bool = False  # report runs of different code, config or threads together
 
 
 @dataclass
@@ -83,14 +88,11 @@ def run_status(run_dir: Path) -> tuple[str, str]:
     return "incomplete", str(m.get("incomplete_reason") or "unknown")
 
 
-# run-control keys: a run made with another value is still the same experiment
-_NOT_COMPARED = {"threads"}
-
-
 def config_differences(run_dir: Path, strategy: str, profile: str,
                        overrides: list[str]) -> list[str]:
     """'key: on disk != asked' for every train/strategy setting where the run in `run_dir`
-    differs from what the sweep would run now. Keys an older run's config.json lacks are not
+    differs from what the sweep would run now, the thread count included (it changes results:
+    reductions are summed in another order). Keys an older run's config.json lacks are not
     compared (they did not exist when it ran)."""
     from benchmark.config import apply_overrides
     from strategies import get_strategy
@@ -108,7 +110,7 @@ def config_differences(run_dir: Path, strategy: str, profile: str,
         if not isinstance(old, dict):
             continue
         for key, value in values.items():
-            if key in old and key not in _NOT_COMPARED and old[key] != value \
+            if key in old and old[key] != value \
                     and not (_is_nan(old[key]) and _is_nan(value)):
                 diffs.append(f"{key}: {old[key]!r} != {value!r}")
     return diffs
@@ -156,11 +158,13 @@ def validate(req: SweepRequest) -> None:
 def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
     """Run the grid (see the module docstring) and report it. Returns the outcome of every
     cell and the report folder. A run that fails is logged and does not stop the others."""
+    from benchmark.provenance import check_reference_tree
     from benchmark.reporting.report import build_report
     from benchmark.runner import RunRequest, run_dir_for
 
     validate(req)
     root = results_root(req).resolve()
+    check_reference_tree(root, req.allow_dirty)
     stream_name = Path(req.stream).stem
     log_path = root / f"sweep-{stream_name}.log"
     out_dir = root / "sweep_logs" / stream_name
@@ -182,7 +186,8 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
         run_dir = run_dir_for(RunRequest(stream=req.stream, strategy=strategy, seed=seed,
                                          profile=req.profile, out=str(root)))
         status, reason = run_status(run_dir)
-        diffs = config_differences(run_dir, strategy, req.profile, req.overrides) \
+        diffs = config_differences(run_dir, strategy, req.profile,
+                                   [*req.overrides, f"threads={threads}"]) \
             if status != "missing" else []
         if diffs:  # never report, resume or overwrite a run of another experiment as this one
             detail = (f"{run_dir} holds a run with other settings ({'; '.join(diffs)}); "
@@ -198,6 +203,8 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
                "--device", req.device, "--out", str(root), "--no-progress"]
         if req.corpus:
             cmd += ["--corpus", req.corpus]
+        if req.allow_dirty:
+            cmd.append("--allow-dirty")
         what = "start"
         if status == "incomplete":
             flag = "--resume" if can_resume(run_dir) else "--overwrite"
@@ -229,7 +236,7 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
          f"(complete), {counts['failed']} failed")
     report_dir = root / "report" / stream_name
     try:
-        build_report([root / stream_name], report_dir, log=note)
+        build_report([root / stream_name], report_dir, log=note, allow_mixed=req.allow_mixed)
     except UserError as exc:
         note(f"no report: {exc}")
     return outcomes, report_dir

@@ -55,6 +55,12 @@ def test_sweep_runs_skips_and_reruns(quick_corpus, tmp_path):
                                                           ("subnet", "failed")]
     assert "sparsity: 0.36 != 0.5" in outcomes[1].detail
     assert {s: p.stat().st_mtime_ns for s, p in runs.items()} == mtimes
+    # ... and so are runs at another thread count (it changes results)
+    outcomes, _ = sweep(dataclasses.replace(req, overrides=[*FAST, "threads=2"]),
+                        log=lambda *a: None)
+    assert [o.status for o in outcomes] == ["failed", "failed"]
+    assert "threads: 1 != 2" in outcomes[0].detail
+    assert {s: p.stat().st_mtime_ns for s, p in runs.items()} == mtimes
 
 
 def test_strategy_options_go_only_to_their_strategy():

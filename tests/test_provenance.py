@@ -1,0 +1,100 @@
+"""Provenance: runs record the code that made them, a checkpoint resumes only with the same
+code, the reference results/ take runs from a clean tree only, and reports refuse to mix code
+revisions, thread counts or a variant's settings unless asked (and then say so)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from benchmark import provenance as P
+from benchmark.errors import UserError
+from benchmark.reporting import build_report
+
+
+def test_source_hash_changes_with_any_source_file(tmp_path, monkeypatch):
+    for d in ("benchmark", "strategies"):
+        shutil.copytree(P.PACKAGE_ROOT / d, tmp_path / d,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(P, "PACKAGE_ROOT", tmp_path)
+    P.source_sha256.cache_clear()
+    try:
+        before = P.source_sha256()
+        assert len(before) == 64 and before == P.source_sha256.__wrapped__()
+        (tmp_path / "strategies" / "naive.py").write_text(
+            (tmp_path / "strategies" / "naive.py").read_text() + "\n# edited\n")
+        assert P.source_sha256.__wrapped__() != before
+    finally:
+        P.source_sha256.cache_clear()
+
+
+def test_resume_fingerprint_includes_the_source(monkeypatch):
+    from benchmark.runner import fingerprint
+
+    config = {"run": {"stream": "three_task", "strategy": "naive", "seed": 0,
+                      "profile": "quick", "order": None, "overrides": []}, "train": {}}
+    a = fingerprint(config)
+    monkeypatch.setattr(P, "source_sha256", lambda: "0" * 64)
+    assert fingerprint(config) != a
+
+
+def _git(cwd, *args):
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t", "HOME": str(cwd)})
+
+
+def test_reference_results_need_a_clean_tree(tmp_path, monkeypatch):
+    (tmp_path / "benchmark").mkdir()
+    (tmp_path / "benchmark" / "x.py").write_text("x = 1\n")
+    (tmp_path / "results").mkdir()
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "benchmark/x.py")
+    _git(tmp_path, "commit", "-qm", "x")
+    monkeypatch.setattr(P, "PACKAGE_ROOT", tmp_path)
+    P.source_sha256.cache_clear()
+    try:
+        reference = tmp_path / "results" / "seven_task" / "naive" / "seed0"
+        P.check_reference_tree(reference, allow_dirty=False)  # clean: fine
+        rev = P.code_revision()
+        assert rev["dirty"] is False and len(rev["commit"]) == 40
+        (tmp_path / "benchmark" / "x.py").write_text("x = 2\n")
+        with pytest.raises(UserError, match="uncommitted changes.*--allow-dirty") as err:
+            P.check_reference_tree(reference, allow_dirty=False)
+        assert "\n" not in str(err.value)
+        P.check_reference_tree(reference, allow_dirty=True)
+        P.check_reference_tree(tmp_path / "elsewhere", allow_dirty=False)  # not reference
+        assert P.code_revision()["dirty"] is True
+        assert P.revision_label(P.code_revision()).endswith(
+            "-dirty:" + P.code_revision()["source_sha256"][:8])
+    finally:
+        P.source_sha256.cache_clear()
+
+
+def test_runs_record_their_revision_and_reports_refuse_mixing(small_runs, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(small_runs, runs)
+    env = json.loads((runs / "three_task/naive/seed0/environment.json").read_text())
+    assert set(env["code"]) == {"commit", "dirty", "source_sha256"}
+    assert env["code"]["source_sha256"] == P.source_sha256()
+    out = build_report([runs], tmp_path / "r1" / "three_task", log=lambda *a: None)
+    assert "Provenance: code" in (out.out / "report.md").read_text()
+
+    # seed 1 of naive "made by other code, at another thread count"
+    p = runs / "three_task/naive/seed1/environment.json"
+    other = dict(env, code=dict(env["code"], source_sha256="f" * 64, dirty=True))
+    p.write_text(json.dumps(other))
+    c = runs / "three_task/naive/seed1/config.json"
+    cfg = json.loads(c.read_text())
+    cfg["train"]["threads"] = 1
+    cfg["train"]["lr"] = 0.5
+    c.write_text(json.dumps(cfg))
+    with pytest.raises(UserError, match="code revisions .*thread counts 1, 2.*train.lr") as err:
+        build_report([runs], tmp_path / "r2" / "three_task", log=lambda *a: None)
+    assert "--allow-mixed" in str(err.value)
+    mixed = build_report([runs], tmp_path / "r3" / "three_task", log=lambda *a: None,
+                         allow_mixed=True)
+    assert "MIXED PROVENANCE" in (mixed.out / "report.md").read_text()
+    assert "Mixed provenance" in (mixed.out / "index.md").read_text()

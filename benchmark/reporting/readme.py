@@ -1,0 +1,197 @@
+"""The README's results section, generated from the committed reference results.
+
+Every number in the README's "Results at a glance" comes from here, between markers
+`<!-- generated:NAME -->` and `<!-- /generated:NAME -->`:
+- headline: seven_task, one row per strategy (mean ± std over seeds), from the aggregate report's
+  summary.csv, and its ACC-vs-cost figure;
+- claims: the paper's claims next to this suite's measurement (compression study, adaptation
+  runs, seven_task runs), with a verdict computed by the rules stated in the table.
+
+    python -m benchmark.reporting.readme            # rewrite the blocks of README.md
+    python -m benchmark.reporting.readme --check    # exit 1 if a block is stale (a test runs it)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+SCORE_PTS = "score points (100 x accuracy, 100 x (1 - WER), 100 x entity F1)"
+
+
+def _pm(row: pd.Series, col: str, digits: int = 1) -> str:
+    mean, std = row.get(f"{col} mean"), row.get(f"{col} std")
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    if std is None or (isinstance(std, float) and math.isnan(std)) or row.get("seeds", 1) < 2:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def headline(results: Path) -> str:
+    summary = results / "report" / "seven_task" / "summary.csv"
+    if not summary.is_file():
+        return ("*Not generated yet: no aggregate report of the reference runs "
+                "(`results/report/seven_task/summary.csv`; `make results`).*")
+    df = pd.read_csv(summary, index_col=0)
+    intro = ("**seven_task** (er -> ic -> asr -> scr -> ner -> lid -> acc), default profile "
+             "(Whisper tiny.en), mean ± std over seeds. ACC, BWT and forgetting in "
+             f"{SCORE_PTS}; higher ACC and BWT, lower forgetting are better.")
+    header = ("| strategy | ACC | BWT | forgetting | params used / task | extra state | "
+              "wall (min) | seeds |")
+    lines = [intro, "", header, "|---|---:|---:|---:|---:|---|---:|---:|"]
+    for label, row in df.iterrows():
+        used = row.get("params used/task mean")
+        wall = row.get("wall s mean")
+        lines.append(
+            f"| {label} | {_pm(row, 'ACC')} | {_pm(row, 'BWT')} | {_pm(row, 'forgetting')} | "
+            f"{used / 1e6:.1f} M | {row.get('extra state', '') or 'none'} | "
+            f"{wall / 60:.0f} | {row.get('seed list', row.get('seeds'))} |")
+    provenance = (results / "report" / "index.md").read_text().splitlines()
+    note = next((ln for ln in provenance if ln.startswith(("All runs:", "**Mixed"))), "")
+    lines += ["", f"{note} Wall time: threads=1 per run, two runs at a time on 2 cores.", ""]
+    fig = results / "report" / "seven_task" / "plots" / "acc_vs_cost.png"
+    if fig.is_file():
+        lines.append(f"![final ACC vs parameters and extra memory]({fig.relative_to(ROOT)})")
+    return "\n".join(lines)
+
+
+def _metric_at(study: dict, sparsity: float) -> float | None:
+    for s, m in zip(study["sparsity"], study["metric"], strict=True):
+        if abs(s - sparsity) < 0.01:
+            return m
+    return None
+
+
+def _points(study: dict, value: float | None) -> float | None:
+    """A metric as score points (100 x accuracy, or 100 x (1 - WER))."""
+    if value is None:
+        return None
+    return 100 * (1 - value) if study["direction"] == "lower" else 100 * value
+
+
+def claim_compression(results: Path) -> list[str]:
+    path = results / "compression" / "adaptation" / "seed0" / "compression.json"
+    claim = ("(1) Subnetworks at 36 % and 67 % sparsity keep ER and IC within 1 point of the "
+             "unpruned model or better; ASR is the sensitive task")
+    if not path.is_file():
+        return [f"| {claim} | not measured yet (`benchmark compress --stream adaptation`) | – |"]
+    study = json.loads(path.read_text())
+    cells, drops = [], {}
+    for task in ("er", "ic", "asr"):
+        if task not in study:
+            continue
+        s = study[task]
+        base = _points(s, s["unpruned"])
+        at = {p: _points(s, _metric_at(s, p)) for p in (0.36, 0.67)}
+        drops[task] = {p: (v - base if v is not None else None) for p, v in at.items()}
+        cells.append(f"{task} {base:.1f} -> {at[0.36]:.1f} / {at[0.67]:.1f}")
+    keeps = all(d is not None and d >= -1 for t in ("er", "ic") if t in drops
+                for d in drops[t].values())
+    asr_worst = min((d for d in drops.get("asr", {}).values() if d is not None), default=None)
+    others_worst = min((d for t in ("er", "ic") for d in drops.get(t, {}).values()
+                        if d is not None), default=None)
+    sensitive = asr_worst is not None and others_worst is not None and asr_worst < others_worst
+    verdict = ("holds" if keeps and sensitive else
+               "partly: " + ("ER/IC kept" if keeps else "ER/IC not kept") + ", " +
+               ("ASR most sensitive" if sensitive else "ASR not the most sensitive"))
+    return [f"| {claim} | score, unpruned -> 36 % / 67 %: {'; '.join(cells)} | {verdict} |"]
+
+
+def _row(metrics: dict, i: int, subset: str) -> float:
+    return metrics["score"]["R"][i][metrics["eval_subsets"].index(subset)]
+
+
+def claim_adaptation(results: Path) -> list[str]:
+    claim = ("(2) Adapting to new ASR data, then new IC data, through the task's subnetwork "
+             "costs the other tasks <= 1 point; naive fine-tuning costs much more")
+    rows: list[str] = []
+    for label, folder in (("subnet", "adaptation/subnet"),
+                          ("subnet exclusive", "update_exclusive/adaptation/subnet"),
+                          ("naive", "adaptation/naive")):
+        path = results / folder / "seed0" / "metrics.json"
+        if not path.is_file():
+            rows.append(f"{label}: not run yet")
+            continue
+        m = json.loads(path.read_text())
+        # the other tasks of each adaptation step: asr_new leaves er, ic; ic_new leaves er, asr
+        costs = [_row(m, 1, s) - _row(m, 0, s) for s in ("er", "ic")]
+        costs += [_row(m, 2, s) - _row(m, 1, s) for s in ("er", "asr")]
+        worst, mean = min(costs), sum(costs) / len(costs)
+        rows.append(f"{label}: worst {worst:+.1f}, mean {mean:+.1f}")
+    if any("not run yet" in r for r in rows):
+        verdict = "not measured yet"
+    else:
+        worst = {r.split(":")[0]: float(r.split("worst ")[1].split(",")[0]) for r in rows}
+        verdict = ("holds" if worst["subnet"] >= -1 and worst["naive"] < worst["subnet"] else
+                   "holds only with update=exclusive" if worst["subnet exclusive"] >= -1 else
+                   "does not hold")
+    measured = f"change of the other tasks' scores per adaptation step, seed 0: {'; '.join(rows)}"
+    return [f"| {claim} | {measured} | {verdict} |"]
+
+
+def claim_seven(results: Path) -> list[str]:
+    claim = "(3) The method extends to seven tasks"
+    summary = results / "report" / "seven_task" / "summary.csv"
+    if not summary.is_file():
+        return [f"| {claim} | not measured yet | – |"]
+    df = pd.read_csv(summary, index_col=0)
+    have = [s for s in ("subnet", "naive", "joint") if s in df.index]
+    cells = [f"{s} ACC {_pm(df.loc[s], 'ACC')}, forgetting {_pm(df.loc[s], 'forgetting')}"
+             for s in have]
+    if not {"subnet", "naive"} <= set(have):
+        return [f"| {claim} | {'; '.join(cells)} | not measured yet |"]
+    better = (df.loc["subnet", "forgetting mean"] < df.loc["naive", "forgetting mean"]
+              and df.loc["subnet", "ACC mean"] > df.loc["naive", "ACC mean"])
+    verdict = "holds against naive" if better else "does not hold against naive"
+    return [f"| {claim} | seven_task: {'; '.join(cells)} | {verdict} |"]
+
+
+def claims(results: Path) -> str:
+    header = ("| paper's claim | this suite's measurement (SynthSLU-7, Whisper tiny.en) | "
+              "verdict |")
+    lines = [header, "|---|---|---|"]
+    lines += claim_compression(results) + claim_adaptation(results) + claim_seven(results)
+    rules = ("Verdict rules: (1) ER and IC lose at most 1 score point at both sparsities, "
+             "and ASR loses the most; (2) no other task loses more than 1 point in either "
+             "adaptation step with update=subnet, and naive loses more; (3) subnet ends with "
+             "higher ACC and lower forgetting than naive.")
+    lines += ["", rules]
+    return "\n".join(lines)
+
+
+BLOCKS = {"headline": headline, "claims": claims}
+_MARK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(\n<!-- /generated:\2 -->)", re.DOTALL)
+
+
+def render(readme_text: str, results: Path) -> str:
+    """`readme_text` with every generated block replaced by its current content."""
+    return _MARK.sub(lambda m: m[1] + BLOCKS[m[2]](results) + m[4], readme_text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
+    ap.add_argument("--readme", default=str(ROOT / "README.md"))
+    ap.add_argument("--results", default=str(ROOT / "results"))
+    args = ap.parse_args(argv)
+    readme = Path(args.readme)
+    text = readme.read_text()
+    new = render(text, Path(args.results))
+    if args.check:
+        if new != text:
+            print(f"{readme} is stale: run `python -m benchmark.reporting.readme`")
+            return 1
+        return 0
+    readme.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

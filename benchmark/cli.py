@@ -86,7 +86,7 @@ def _cmd_eval(args) -> None:
 
 
 def _cmd_compress(args) -> None:
-    from benchmark.compression import CompressionRequest, run_compression
+    from benchmark.runner.compression import CompressionRequest, run_compression
 
     out = run_compression(CompressionRequest(
         stream=args.stream, target=args.target, per_round=args.per_round,
@@ -104,7 +104,7 @@ def _cmd_report(args) -> None:
 
 
 def _cmd_sweep(args) -> None:
-    from benchmark.reporting.sweep import SweepRequest, sweep
+    from benchmark.runner.sweep import SweepRequest, sweep
 
     def ints(text: str) -> list[int]:
         try:

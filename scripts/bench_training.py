@@ -23,7 +23,7 @@ from benchmark.models import SLUCriterion, build_model
 from benchmark.streams import dataset_from_items
 from benchmark.tasks import TASKS
 from benchmark.text import Tokenizer
-from benchmark.training.subnet import MaskedTraining
+from benchmark.training.masked import MaskedTraining
 from benchmark.training.template import SLUTemplate
 
 

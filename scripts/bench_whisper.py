@@ -24,7 +24,7 @@ from benchmark.config import TrainConfig
 from benchmark.models.backbones import build_backbone
 from benchmark.streams import dataset_from_items
 from benchmark.tasks import TASKS
-from benchmark.training.subnet import single_experience
+from benchmark.training.masked import single_experience
 from benchmark.training.template import make_template
 
 
@@ -61,7 +61,7 @@ def train_steps(precision: str, train_embeddings: bool, steps: int, threads: int
 
 
 def evaluate_default_corpus(threads: int) -> None:
-    from benchmark.runner import evaluate_all
+    from benchmark.evaluation.evaluate import evaluate_all
     from benchmark.streams import build_stream, get_stream
 
     torch.set_num_threads(threads)

@@ -29,7 +29,7 @@ from avalanche.core import SupervisedPlugin
 
 from benchmark import masks as M
 from benchmark.tasks import SUBSETS, TASK_BY_INDEX
-from benchmark.training.subnet import MaskedTraining, single_experience
+from benchmark.training.masked import MaskedTraining, single_experience
 from benchmark.training.template import make_template
 from strategies import StrategyContext, StrategyParts, register_strategy
 
@@ -54,7 +54,7 @@ class PackNet(SupervisedPlugin):
         self.owned = M.mask_not(self.masks.ones())  # owned by some experience so far
         self.shared = M.unmasked_parameter_names(ctx.model, self.masks.ones())
         self.views = M.TaskMasks.for_model(ctx.model)  # training view: every weight
-        self.trainer = MaskedTraining(self.views, {}, [], seed=ctx.seed)
+        self.trainer = MaskedTraining(self.views, seed=ctx.seed, plan=self.plan_experience)
         self.trained = False
 
     def _make_template(self, model, epochs: int, plugins: list):
@@ -65,13 +65,11 @@ class PackNet(SupervisedPlugin):
     def _tasks(strategy) -> list[str]:
         return [TASK_BY_INDEX[int(i)].id for i in strategy.experience.task_labels]
 
-    def before_training_exp(self, strategy, **kw):
+    def plan_experience(self, strategy) -> tuple[dict, list[str]]:  # MaskedTraining's plan
         free = M.mask_not(self.owned)
         for task in self._tasks(strategy):
             self.views.full(task)
-        self.trainer.update_masks = {task: free for task in self._tasks(strategy)}
-        self.trainer.frozen = self.shared if self.trained else []
-        # MaskedTraining (the next plugin in the list) now builds the task-grouped loader.
+        return {task: free for task in self._tasks(strategy)}, self.shared if self.trained else []
 
     def after_training_exp(self, strategy, **kw):
         model, tasks = strategy.model, self._tasks(strategy)

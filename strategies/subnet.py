@@ -2,12 +2,12 @@
 
 Each task gets a binary mask over the shared weights; a task is trained and evaluated through
 its own mask, so new data for one task only updates that task's subnetwork. The mechanics
-(search on a copy, masked training, evaluation views) are in benchmark/training/subnet.py.
+(search on a copy, masked training, evaluation views) are in benchmark/training/masked.py.
 """
 from dataclasses import dataclass, field
 from typing import Literal
 
-from benchmark.training.subnet import SubnetStrategy
+from benchmark.training.masked import SubnetStrategy
 from benchmark.training.template import make_template as training_template
 from strategies import StrategyContext, StrategyParts, register_strategy
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from benchmark.compression import CompressionRequest, run_compression
 from benchmark.errors import UserError
+from benchmark.runner.compression import CompressionRequest, run_compression
 
 
 @pytest.mark.parametrize("family", ["conformer", "whisper"])

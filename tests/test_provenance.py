@@ -31,7 +31,7 @@ def test_source_hash_changes_with_any_source_file(tmp_path, monkeypatch):
 
 
 def test_resume_fingerprint_includes_the_source(monkeypatch):
-    from benchmark.runner import fingerprint
+    from benchmark.runner.checkpoint import fingerprint
 
     config = {"run": {"stream": "three_task", "strategy": "naive", "seed": 0,
                       "profile": "quick", "order": None, "overrides": []}, "train": {}}

@@ -53,18 +53,18 @@ def test_strategy_runs_three_task(strategy, family, quick_corpus, tiny_whisper_d
 
 def test_exclusive_subnet_has_zero_interference(quick_corpus, tmp_path, monkeypatch):
     from benchmark import masks as M
-    from benchmark import runner
+    from benchmark.runner import checkpoint
 
     # keep the weights after experience 0 (the first per-experience checkpoint)
     after_exp = []
-    real_save = runner.atomic_torch_save
+    real_save = checkpoint.atomic_torch_save
 
     def keep_checkpoints(path, obj):
         if path.name == "checkpoint.pt":
             after_exp.append({k: v.clone() for k, v in obj["model"].items()})
         return real_save(path, obj)
 
-    monkeypatch.setattr(runner, "atomic_torch_save", keep_checkpoints)
+    monkeypatch.setattr(checkpoint, "atomic_torch_save", keep_checkpoints)
     run_dir = _run(quick_corpus, tmp_path, "subnet", ["update=exclusive"])
     final = torch.load(run_dir / "model.pt", weights_only=True)
     masks = M.TaskMasks({})

@@ -13,6 +13,7 @@ Metric definitions (all fractions in 0..1):
 """
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,14 +24,9 @@ from sklearn.metrics import f1_score, recall_score
 from torch import nn
 
 from benchmark.errors import UserError
-from benchmark.tasks import TaskSpec
+from benchmark.memory import release_free_memory
+from benchmark.tasks import SUBSETS, TASKS, TaskSpec
 from benchmark.text import Tokenizer
-
-PRIMARY_METRIC: dict[str, tuple[str, str]] = {
-    "classification": ("accuracy", "higher"),
-    "transcription": ("wer", "lower"),
-    "entities": ("entity_f1", "higher"),
-}
 
 # Most tokens generated per utterance (eos included) come from the tokenizer (`max_len(spec)`),
 # never from the references. Transcripts may also grow with the audio: at least 0.2 tokens per
@@ -38,11 +34,6 @@ PRIMARY_METRIC: dict[str, tuple[str, str]] = {
 # so 35-s LibriSpeech utterances are not cut at 200; SynthSLU-7 utterances (< 10 s) stay under
 # the fixed 200.
 TOKENS_PER_FRAME = 0.2
-
-
-def primary_metric(spec: TaskSpec) -> tuple[str, str]:
-    """(metric name, "higher" | "lower") used to rank and to compute CL metrics for `spec`."""
-    return PRIMARY_METRIC[spec.kind]
 
 
 @dataclass
@@ -160,3 +151,34 @@ def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
     finally:
         model.train(was_training)
     return TaskResult(compute_metrics(spec, refs, preds), preds, refs)
+
+
+def evaluate_all(model, tokenizer, built, parts, device: str,
+                 batch_size: int, precision: str = "fp32") -> dict[str, dict]:
+    """Metrics of every eval subset's test split, each seen through the strategy's view.
+
+    Evaluation leaves torch's random state as it found it: each DataLoader iterator draws a
+    seed from the global generator, so without this the shuffling of the next experience
+    depended on how many test sets the stream evaluates (seed 0's first experience trained on
+    a different order in three_task than in seven_task)."""
+    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        return _evaluate_all(model, tokenizer, built, parts, device, batch_size, precision)
+
+
+def _evaluate_all(model, tokenizer, built, parts, device, batch_size,
+                  precision) -> dict[str, dict]:
+    from benchmark.streams import collate
+
+    results = {}
+    for subset, ds in built.test_sets.items():
+        spec = TASKS[SUBSETS[subset]]
+        order = built.test_order[subset]  # sorted by length: less padding, faster decoding
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=batch_size, sampler=order, collate_fn=collate)
+        t0 = time.perf_counter()
+        with parts.eval_context(subset):
+            res = evaluate_task(model, tokenizer, spec, loader, device, precision=precision)
+        results[subset] = dict(res.metrics, eval_seconds=time.perf_counter() - t0)
+        release_free_memory()
+    return results

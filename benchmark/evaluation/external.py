@@ -55,9 +55,9 @@ def load_finished_run(run_dir: Path, device: str):
     try:
         saved = torch.load(model_path, weights_only=True, map_location=device)
         model.load_state_dict(saved["model"])
-    except Exception as exc:  # noqa: BLE001 -- any unreadable file gets the same answer
+    except Exception as exc:
         raise UserError(f"cannot load {model_path} ({type(exc).__name__}); it is corrupt or from "
-                        "another suite version: rerun the run") from None
+                        "another suite version: rerun the run") from exc
     info = get_strategy(config["run"]["strategy"])
     stream = StreamSpec(config["run"]["stream"], [tuple(e) for e in config["stream_experiences"]])
     ctx = StrategyContext(model, tokenizer, stream, train, device, lambda *_: None,

@@ -49,20 +49,6 @@ def greedy_decode(model: SLUModel, enc: EncoderOutput, prompts: Tensor, max_len:
 
 
 @torch.no_grad()
-def greedy_decode_uncached(model: SLUModel, enc: EncoderOutput, prompts: Tensor, max_len: int,
-                           eos_id: int | None = None) -> list[list[int]]:
-    """Reference greedy decoder that recomputes the whole prefix every step (slow; for tests)."""
-    eos = DEFAULT_EOS_ID if eos_id is None else eos_id
-    seq = prompts
-    for _ in range(max_len):
-        token = model.decode_logits(enc, seq)[:, -1].argmax(-1)
-        seq = torch.cat([seq, token[:, None]], 1)
-        if bool((seq[:, prompts.size(1):] == eos).any(1).all()):
-            break
-    return _trim(seq[:, prompts.size(1):].tolist(), eos)
-
-
-@torch.no_grad()
 def beam_search(model: SLUModel, enc: EncoderOutput, prompt: Tensor, beam: int = 4,
                 max_len: int = 200, eos_id: int | None = None,
                 length_penalty: float = 1.0) -> list[int]:
@@ -74,8 +60,6 @@ def beam_search(model: SLUModel, enc: EncoderOutput, prompt: Tensor, beam: int =
     `max_len`. Returns the best finished hypothesis (content ids, eos excluded), or the best live
     one when none finished.
     """
-    from benchmark.models.slu import EncoderOutput
-
     eos = DEFAULT_EOS_ID if eos_id is None else eos_id
     prompt = prompt.reshape(1, -1)
     if enc.hidden.size(0) != 1:
@@ -112,8 +96,8 @@ def beam_search(model: SLUModel, enc: EncoderOutput, prompt: Tensor, beam: int =
             break
         reorder_cache(cache, index)
         if beam_enc.hidden.size(0) != len(keep_rows):
-            beam_enc = EncoderOutput(enc.hidden.expand(len(keep_rows), -1, -1),
-                                     enc.mask.expand(len(keep_rows), -1))
+            beam_enc = type(enc)(enc.hidden.expand(len(keep_rows), -1, -1),
+                                 enc.mask.expand(len(keep_rows), -1))
         tokens = torch.tensor(keep_tokens, device=prompt.device)[:, None]
         logp = model.decode_logits(beam_enc, tokens, cache=cache,
                                    start=prompt.size(1) + step)[:, -1].log_softmax(-1)

@@ -16,23 +16,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from benchmark.reporting.runs import FINAL_METRIC, Run, task_kind
+from benchmark.errors import UserError
+from benchmark.evaluation.scores import KINDS, SCORE_LABEL
+from benchmark.io import atomic_write
+from benchmark.reporting.runs import Run, task_kind
 
-SCORE_LABEL = "score (%): 100·accuracy, 100·(1 − WER), 100·entity F1"
 METRIC_AXIS = {"accuracy": "accuracy (%)", "wer": "WER (%, lower is better)",
                "entity_f1": "entity F1 (%)", "cer": "CER (%, lower is better)",
                "uar": "UAR (%)", "macro_f1": "macro F1 (%)"}
 
 
 def save(fig, base: Path) -> list[Path]:
-    """Write `base`.png (150 dpi) and `base`.pdf; close the figure."""
+    """Write `base`.png (150 dpi) and `base`.pdf, atomically; close the figure."""
     base.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for ext in ("png", "pdf"):
         path = base.with_suffix(f".{ext}")
         # no creation date in the PDF, so an unchanged figure is an unchanged file in git
         meta = {"CreationDate": None} if ext == "pdf" else {}
-        fig.savefig(path, dpi=150, bbox_inches="tight", metadata=meta)
+        atomic_write(path, lambda tmp, ext=ext, meta=meta: fig.savefig(
+            tmp, format=ext, dpi=150, bbox_inches="tight", metadata=meta))
         out.append(path)
     plt.close(fig)
     return out
@@ -126,7 +129,7 @@ def plot_task_curves(by_label: dict[str, list[Run]], title: str, base: Path) -> 
                              layout="constrained")
     for k, subset in enumerate(subsets):
         ax = axes.flat[k]
-        key = FINAL_METRIC[task_kind(subset)][0]
+        key = KINDS[task_kind(subset)].metric
         top = 0.0
         for n, (lab, rs) in enumerate(by_label.items()):
             if subset not in rs[0].subsets:
@@ -199,12 +202,14 @@ def _mask_summary(run: Run) -> dict | None:
     from benchmark.masks import accounting_of_state
     from benchmark.tasks import SUBSETS
 
-    try:
-        summary = json.loads((run.path / "masks.json").read_text(encoding="utf-8"))
+    masks_json = run.path / "masks.json"
+    if masks_json.exists():  # else (runs of suite 0.1): the masks in the checkpoint below
+        try:
+            summary = json.loads(masks_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read {masks_json} ({exc}); repair or delete it") from exc
         if isinstance(summary, dict) and summary.get("format") == "mask_accounting/v1":
             return summary
-    except (OSError, ValueError):
-        pass  # missing or unreadable: fall back to the checkpoint
     path = run.path / "model.pt"
     if not path.exists():
         return None
@@ -261,8 +266,9 @@ def load_compression(paths: list[str | Path]) -> dict[str, list[tuple[str, dict]
                 data = json.loads(f.read_text())
                 cfg = json.loads((f.parent / "config.json").read_text()) \
                     if (f.parent / "config.json").exists() else {}
-            except (OSError, json.JSONDecodeError):
-                continue
+            except (OSError, json.JSONDecodeError) as exc:
+                raise UserError(f"cannot read {f} or its config.json ({exc}); repair or delete "
+                                "that compression study") from exc
             request = cfg.get("request", {}) if isinstance(cfg, dict) else {}
             stream = request.get("stream") or f.parent.parent.name
             label = f"seed {request['seed']}" if "seed" in request else f.parent.name

@@ -21,10 +21,10 @@ import pandas as pd
 
 from benchmark.errors import UserError
 from benchmark.evaluation.cl_metrics import CONVENTIONS
+from benchmark.evaluation.scores import SCORE_DEFINITION
 from benchmark.io import atomic_write_text
 from benchmark.reporting import plots, tables
 from benchmark.reporting.runs import Run, check_mixing, common_settings, load_runs, mixing
-from benchmark.runner import SCORE_DEFINITION
 
 FORMATS = ("md", "csv", "tex")
 

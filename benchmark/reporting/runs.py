@@ -23,20 +23,6 @@ from benchmark.tasks import SUBSETS, TASKS, register_subset
 # overrides left out of variant labels (the thread count is checked by `mixing` instead)
 NEUTRAL_OVERRIDES = ("threads=",)
 
-# Units of the "primary" metric of each task kind, as shown in tables: key in per_task, label.
-FINAL_METRIC = {
-    "classification": ("accuracy", "accuracy %"),
-    "transcription": ("wer", "WER %"),
-    "entities": ("entity_f1", "entity F1 %"),
-}
-# and as the score matrix shows it (see benchmark.runner.SCORE_DEFINITION)
-SCORE_NAME = {
-    "classification": "100·accuracy",
-    "transcription": "100·(1 − WER)",
-    "entities": "100·entity F1",
-}
-
-
 def task_kind(subset: str) -> str:
     return TASKS[SUBSETS[subset]].kind if subset in SUBSETS else "classification"
 
@@ -117,6 +103,13 @@ def find_metrics(paths: list[str | Path]) -> list[Path]:
     return sorted(found)
 
 
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"unreadable or missing {path.name} ({exc.__class__.__name__})") from exc
+
+
 def load_runs(paths: list[str | Path]) -> tuple[list[Run], list[tuple[Path, str]]]:
     """Complete runs under `paths`, and (run folder, reason) for every run left out:
     incomplete (still running, stopped, interrupted), unreadable, or a duplicate of a run
@@ -135,12 +128,14 @@ def load_runs(paths: list[str | Path]) -> tuple[list[Run], list[tuple[Path, str]
         if not m.get("score", {}).get("summary"):
             skipped.append((mp.parent, "no CL summary in metrics.json"))
             continue
-        cp, ep = mp.parent / "config.json", mp.parent / "environment.json"
+        # the config labels the run (variant, group) and the environment dates its code: a run
+        # without readable ones is left out and listed, never guessed
         try:
-            config = json.loads(cp.read_text()) if cp.exists() else {}
-            environment = json.loads(ep.read_text()) if ep.exists() else {}
-        except json.JSONDecodeError:
-            config, environment = {}, {}
+            config, environment = (_read_json(mp.parent / n) for n in ("config.json",
+                                                                        "environment.json"))
+        except ValueError as exc:
+            skipped.append((mp.parent, str(exc)))
+            continue
         for name, src in config.get("stream_sources", {}).items():  # user streams' subsets
             if isinstance(src, dict) and src.get("task") in TASKS:
                 register_subset(name, src["task"])

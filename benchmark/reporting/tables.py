@@ -1,6 +1,6 @@
 """Tables of a report: numbers per run, mean ± std over seeds, and md / csv / tex writers.
 
-Units. "score" is the matrix R of every run (benchmark.runner.SCORE_DEFINITION): 100·accuracy,
+Units. "score" is the matrix R of every run (benchmark.evaluation.scores): 100·accuracy,
 100·(1 − WER) or 100·entity F1, higher is better. ACC is a mean final score; BWT, FWT,
 forgetting and intransigence are differences of scores in points (definitions in
 benchmark.evaluation.cl_metrics.CONVENTIONS; forgetting is max-based, Chaudhry et al. 2018).
@@ -10,6 +10,7 @@ seed only the mean is shown (std is NaN in the csv).
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -17,10 +18,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark.evaluation.cl_metrics import intransigence_per_task
+from benchmark.evaluation.scores import KINDS
 from benchmark.io import atomic_write_text
 from benchmark.reporting.runs import (
-    FINAL_METRIC,
-    SCORE_NAME,
     Run,
     extra_memory_bytes,
     extra_state_numbers,
@@ -32,7 +32,7 @@ CL_COLUMNS = ("ACC", "BWT", "FWT", "forgetting", "intransigence")
 
 
 def final_metric_column(subset: str) -> str:
-    return f"{subset} {FINAL_METRIC[task_kind(subset)][1]}"
+    return f"{subset} {KINDS[task_kind(subset)].metric_label}"
 
 
 def per_task_values(summary_entry: dict, subsets: list[str]) -> dict[str, float | None]:
@@ -73,7 +73,7 @@ def run_numbers(run: Run, runs: list[Run]) -> dict[str, float]:
     for subset, f in per_task_values(s.get("forgetting_per_task", {}), run.subsets).items():
         row[f"forgetting:{subset}"] = f
     for subset in run.subsets:
-        key = FINAL_METRIC[task_kind(subset)][0]
+        key = KINDS[task_kind(subset)].metric
         series = m["per_task"].get(subset, {}).get(key)
         row[final_metric_column(subset)] = 100.0 * series[-1] if series else None
     params = m["params"]
@@ -210,7 +210,7 @@ def matrix_frames(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
     stack = np.array([r.R for r in runs], dtype=float)
     ref = runs[0]
     index = ["after " + "+".join(e) for e in ref.experiences]
-    columns = [f"{s} [{SCORE_NAME[task_kind(s)]}]" for s in ref.subsets]
+    columns = [f"{s} [{KINDS[task_kind(s)].score_name}]" for s in ref.subsets]
     mean = pd.DataFrame(stack.mean(axis=0), index=index, columns=columns)
     std = pd.DataFrame(stack.std(axis=0, ddof=1) if len(runs) > 1 else np.full_like(
         stack[0], np.nan), index=index, columns=columns)
@@ -278,3 +278,18 @@ def write_table(base: Path, display: pd.DataFrame, numeric: pd.DataFrame, format
         atomic_write_text(path, text)
         written.append(path)
     return written
+
+
+def summary_table(metrics_path: Path) -> str:
+    """The score matrix and the CL summary of one run as text (printed at its end)."""
+    m = json.loads(Path(metrics_path).read_text())
+    rows = ["after " + "+".join(e) for e in m["experiences"]]
+    df = pd.DataFrame(m["score"]["R"], index=rows[: len(m["score"]["R"])],
+                      columns=m["eval_subsets"]).round(1)
+    s = m["score"]["summary"] or {}
+    lines = [f"score matrix R[i][j] ({m['score']['definition']})", df.to_string(), ""]
+    for key in ("acc", "bwt", "fwt", "forgetting"):
+        if s.get(key) is not None:
+            lines.append(f"{key.upper():>10}: {s[key]:.2f}")
+    lines.append(f"wall time: {m['wall_seconds']['total']:.1f} s")
+    return "\n".join(lines)

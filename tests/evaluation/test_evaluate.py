@@ -7,8 +7,8 @@ from benchmark.evaluation.evaluate import (
     classification_metrics,
     entity_metrics,
     evaluate_task,
-    primary_metric,
 )
+from benchmark.evaluation.scores import primary_metric, score
 from benchmark.models import build_model
 from benchmark.tasks import TASKS
 from benchmark.text import Tokenizer
@@ -57,10 +57,13 @@ def test_entity_metrics_by_hand():
     assert entity_metrics([[]], [[]])["entity_f1"] == 1.0
 
 
-def test_primary_metric():
-    assert primary_metric(TASKS["asr"]) == ("wer", "lower")
-    assert primary_metric(TASKS["er"]) == ("accuracy", "higher")
-    assert primary_metric(TASKS["ner"]) == ("entity_f1", "higher")
+def test_primary_metric_and_score():
+    assert primary_metric(TASKS["asr"].kind) == ("wer", "lower")
+    assert primary_metric(TASKS["er"].kind) == ("accuracy", "higher")
+    assert primary_metric(TASKS["ner"].kind) == ("entity_f1", "higher")
+    assert score("transcription", {"wer": 0.25}) == 75.0
+    assert score("classification", {"accuracy": 0.5, "uar": 0.9}) == 50.0
+    assert score("entities", {"entity_f1": 0.8}) == pytest.approx(80.0)
 
 
 @pytest.mark.parametrize("task_id", ["er", "asr", "ner"])
@@ -80,7 +83,7 @@ def test_evaluate_task_runs_and_restores_mode(task_id):
     assert model.training
     assert len(result.predictions) == len(result.references) == 4
     assert result.references[0] == tok.decode(spec, y[0, 2:].tolist())
-    name, _ = primary_metric(spec)
+    name, _ = primary_metric(spec.kind)
     assert 0.0 <= result.metrics[name] or name == "wer"
 
 
@@ -88,8 +91,8 @@ def test_evaluation_leaves_the_training_random_state_alone(quick_corpus):
     # each DataLoader iterator draws a seed from torch's global generator; evaluating more or
     # fewer test sets must not change the shuffling of the next experience
     from benchmark.data.features import load_stats
+    from benchmark.evaluation.evaluate import evaluate_all
     from benchmark.models import build_model
-    from benchmark.runner import evaluate_all
     from benchmark.streams import build_stream, get_stream
     from benchmark.text import Tokenizer
     from strategies import StrategyParts

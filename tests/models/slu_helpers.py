@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from benchmark.models import decoding
 from benchmark.tasks import TASKS
 from benchmark.text import PAD_TARGET, Tokenizer
 
@@ -39,3 +40,17 @@ def make_y(tokenizer: Tokenizer, examples: list[tuple[str, dict]]) -> torch.Tens
     rows = [tokenizer.encode_target(TASKS[t], row) for t, row in examples]
     width = max(map(len, rows))
     return torch.tensor([r + [PAD_TARGET] * (width - len(r)) for r in rows])
+
+
+@torch.no_grad()
+def greedy_decode_uncached(model, enc, prompts: torch.Tensor, max_len: int,
+                           eos_id: int | None = None) -> list[list[int]]:
+    """Reference greedy decoder that recomputes the whole prefix every step (slow; for tests)."""
+    eos = decoding.DEFAULT_EOS_ID if eos_id is None else eos_id
+    seq = prompts
+    for _ in range(max_len):
+        token = model.decode_logits(enc, seq)[:, -1].argmax(-1)
+        seq = torch.cat([seq, token[:, None]], 1)
+        if bool((seq[:, prompts.size(1):] == eos).any(1).all()):
+            break
+    return decoding._trim(seq[:, prompts.size(1):].tolist(), eos)

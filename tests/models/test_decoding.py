@@ -1,7 +1,5 @@
 import torch
-from slu_helpers import make_x
-
-from benchmark.models.decoding import greedy_decode_uncached
+from slu_helpers import greedy_decode_uncached, make_x
 
 
 def test_cached_greedy_equals_uncached(tiny, tokenizer):

@@ -8,12 +8,12 @@ import struct
 import numpy as np
 import pytest
 import torch
+from slu_helpers import greedy_decode_uncached
 
 from benchmark import masks as M
 from benchmark.errors import UserError
 from benchmark.models import SLUCriterion
 from benchmark.models.backbones import build_backbone
-from benchmark.models.decoding import greedy_decode_uncached
 from benchmark.models.whisper import checkpoints as C
 from benchmark.tasks import TASKS
 from benchmark.text import PAD_TARGET

@@ -99,8 +99,9 @@ def config_differences(run_dir: Path, strategy: str, profile: str,
 
     try:
         on_disk = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []  # nothing to compare with; run_status already judges the folder
+    except (OSError, ValueError) as exc:  # a run whose settings can't be read is not "the same"
+        return [(f"config.json unreadable ({exc.__class__.__name__}); move the folder away or "
+                "delete it")]
     train, strat_cfg = profile_config(profile), get_strategy(strategy).config()
     apply_overrides([strat_cfg, train], overrides_for(strategy, overrides))
     asked = {"train": dataclasses.asdict(train), "strategy": dataclasses.asdict(strat_cfg)}
@@ -160,7 +161,7 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
     cell and the report folder. A run that fails is logged and does not stop the others."""
     from benchmark.provenance import check_reference_tree
     from benchmark.reporting.report import build_report
-    from benchmark.runner import RunRequest, run_dir_for
+    from benchmark.runner.layout import RunRequest, run_dir_for
 
     validate(req)
     root = results_root(req).resolve()

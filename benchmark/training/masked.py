@@ -1,4 +1,4 @@
-"""Task-specific subnetworks (arXiv 2406.12317) as Avalanche plugins.
+"""Masked training through per-task masks (shared by the subnet and packnet strategies), and the
 
 How a task gets its mask, and how the shared weights are trained through it:
 1. Search (only for tasks without a mask), always on a COPY of the model so that finding a new
@@ -69,11 +69,19 @@ class TaskGroupedBatches(torch.utils.data.Sampler):
 
 class MaskedTraining(SupervisedPlugin):
     """Trains through per-task masks: materialise the batch's task view, mask gradients, keep
-    the view exact after each step, merge back when the task (or experience) changes."""
+    the view exact after each step, merge back when the task (or experience) changes.
 
-    def __init__(self, masks: M.TaskMasks, update_masks: dict, frozen: list[str], seed: int = 0):
+    What each experience may update is decided by its owner through `plan(strategy) ->
+    (update_masks, frozen)`, which this plugin calls itself at the start of the experience,
+    right before it builds the task-grouped loader: so the owner's decisions can never come
+    after the loader, whatever the order of the plugins. Without `plan`, the fixed
+    `update_masks` and `frozen` given here apply (one-off training of a copy)."""
+
+    def __init__(self, masks: M.TaskMasks, update_masks: dict | None = None,
+                 frozen: list[str] | None = None, seed: int = 0, plan=None):
         super().__init__()
-        self.masks, self.update_masks, self.frozen, self.seed = masks, update_masks, frozen, seed
+        self.masks, self.seed, self.plan = masks, seed, plan
+        self.update_masks, self.frozen = update_masks or {}, frozen or []
         self.current = None
         self.dense = None
 
@@ -93,6 +101,8 @@ class MaskedTraining(SupervisedPlugin):
                            for n, mask in self.masks.get(task).items()]
 
     def before_training_exp(self, strategy, **kw):
+        if self.plan is not None:
+            self.update_masks, self.frozen = self.plan(strategy)
         ds = strategy.adapted_dataset
         sampler = TaskGroupedBatches(list(ds.targets_task_labels), strategy.train_mb_size,
                                      self.seed)
@@ -141,7 +151,7 @@ class SubnetStrategy(SupervisedPlugin):
         self.frozen_names = M.unmasked_parameter_names(ctx.model, self.masks.ones())
         self.trained = False
         self.search_log: dict[str, dict] = {}
-        self.trainer = MaskedTraining(self.masks, {}, [], seed=ctx.seed)
+        self.trainer = MaskedTraining(self.masks, seed=ctx.seed, plan=self.plan_experience)
 
     # -- search ---------------------------------------------------------------------------
     def _train_copy(self, model, dataset, epochs: int, mask=None, task=None) -> None:
@@ -149,7 +159,7 @@ class SubnetStrategy(SupervisedPlugin):
         if mask is not None:
             masks = M.TaskMasks.for_model(model)
             masks.set(task, mask)
-            plugins.append(MaskedTraining(masks, {task: mask}, [], seed=self.ctx.seed))
+            plugins.append(MaskedTraining(masks, {task: mask}, seed=self.ctx.seed))
         if epochs > 0:
             self.make_template(model, epochs, plugins).train(single_experience(dataset),
                                                              eval_streams=[])
@@ -198,7 +208,8 @@ class SubnetStrategy(SupervisedPlugin):
                          f"after {n_rounds} rounds ({self.search_log[task]['seconds']:.1f}s)")
 
     # -- per experience ---------------------------------------------------------------------
-    def before_training_exp(self, strategy, **kw):
+    def plan_experience(self, strategy) -> tuple[dict, list[str]]:
+        """MaskedTraining's plan: masks for new tasks, then what each task may update."""
         tasks = [TASK_BY_INDEX[int(i)].id for i in strategy.experience.task_labels]
         new = [t for t in tasks if t not in self.masks]
         if new:
@@ -207,9 +218,7 @@ class SubnetStrategy(SupervisedPlugin):
         for t in tasks:
             update[t] = self.masks.owned_exclusively(t) if self.cfg.update == "exclusive" \
                 else self.masks.get(t)
-        self.trainer.update_masks = update
-        self.trainer.frozen = self.frozen_names if (self.trained and self.cfg.freeze_shared) else []
-        # MaskedTraining (the next plugin in the list) now builds the task-grouped loader.
+        return update, self.frozen_names if (self.trained and self.cfg.freeze_shared) else []
 
     def after_training_exp(self, strategy, **kw):
         self.trained = True

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from benchmark.errors import UserError
-from benchmark.reporting.sweep import SweepRequest, overrides_for, sweep
+from benchmark.runner.sweep import SweepRequest, overrides_for, sweep
 
 FAST = ["epochs=1", "max_train_per_subset=32", "max_eval_per_subset=16"]
 
@@ -83,7 +83,7 @@ def test_bad_requests_fail_before_any_run(tmp_path, kw, msg):
 
 
 def test_incomplete_runs_resume_only_with_a_checkpoint_and_a_resumable_strategy(tmp_path):
-    from benchmark.reporting.sweep import can_resume
+    from benchmark.runner.sweep import can_resume
 
     (tmp_path / "metrics.json").write_text(json.dumps({"complete": False, "resumable": True}))
     assert not can_resume(tmp_path)  # no checkpoint: nothing to continue from

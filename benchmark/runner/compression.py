@@ -27,7 +27,7 @@ from benchmark import masks as M
 from benchmark.config import apply_overrides, check_model_choice, profile_config
 from benchmark.errors import UserError
 from benchmark.io import atomic_write_json
-from benchmark.runner import build_backbone_and_stream, ensure_corpus, seed_everything
+from benchmark.runner.setup import build_backbone_and_stream, ensure_corpus, seed_everything
 from benchmark.streams import collate, get_stream
 from benchmark.tasks import SUBSETS, TASKS
 
@@ -65,7 +65,8 @@ def dense_control(model, make_template, exp, score, rounds: int, round_epochs: i
 
 
 def run_compression(req: CompressionRequest, log=print) -> Path:
-    from benchmark.evaluation.evaluate import evaluate_task, primary_metric
+    from benchmark.evaluation.evaluate import evaluate_task
+    from benchmark.evaluation.scores import primary_metric
     from benchmark.training.template import make_template
 
     t_start = time.perf_counter()
@@ -110,12 +111,12 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
     log(f"compress: multi-task base trained on {'+'.join(stream.experiences[0])} "
         f"in {base_seconds:.1f}s")
 
-    from benchmark.training.subnet import MaskedTraining, single_experience
+    from benchmark.training.masked import MaskedTraining, single_experience
 
     results = {}
     for subset in stream.experiences[0]:
         task = SUBSETS[subset]
-        name, direction = primary_metric(TASKS[task])
+        name, direction = primary_metric(TASKS[task].kind)
         data = exp0.dataset
         labels = data.targets_task_labels
         task_data = data.subset([i for i in range(len(data))
@@ -132,7 +133,7 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
                 masks.set(task, mask)
                 exp = single_experience(task_data)
                 template(m, req.round_epochs,
-                         [MaskedTraining(masks, {task: mask}, [], seed=req.seed)]).train(
+                         [MaskedTraining(masks, {task: mask}, seed=req.seed)]).train(
                     exp, eval_streams=[])
             n_calls["n"] += 1
             with M.task_view(m, mask):

@@ -1,0 +1,55 @@
+"""What a run (or a compression study) starts from: seeds, the corpus, the model and its stream."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmark.config import TrainConfig
+from benchmark.errors import UserError
+from benchmark.streams import build_stream
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def ensure_corpus(corpus_arg: str | None, size: str, say) -> Path:
+    """The corpus folder: `corpus_arg` (must be complete) or the profile's default, built if
+    missing (an interrupted build resumes)."""
+    from benchmark.data import corpus_is_complete
+    from benchmark.data.build import build_corpus, default_corpus_dir
+
+    corpus = Path(corpus_arg) if corpus_arg else default_corpus_dir(size, 0)
+    if not corpus_is_complete(corpus):
+        if corpus_arg:
+            raise UserError(f"no complete corpus at {corpus}; build it with "
+                            f"`benchmark data build --size {size} --out {corpus}`")
+        say(f"corpus {corpus} missing: building it (benchmark data build --size {size})")
+        build_corpus(size, out=corpus, seed=0, log=say)
+    return corpus
+
+
+def build_backbone_and_stream(train: TrainConfig, stream, corpus: Path | None, say,
+                              locations=None):
+    """The run's model family (benchmark.models.backbones) and its stream, with the features
+    that model reads; the conformer also gets the corpus' fbank CMVN statistics.
+    Seeded by the caller (the conformer's random initialisation)."""
+    from benchmark.data.features import load_stats
+    from benchmark.models.backbones import build_backbone
+
+    backbone = build_backbone(train.model, train_embeddings=train.train_embeddings)
+    built = build_stream(corpus, stream, backbone.tokenizer, train.max_train_per_subset or None,
+                         train.max_eval_per_subset or None, locations, backbone.feature_kind, say)
+    if backbone.uses_cmvn:
+        if stream.sources:
+            from benchmark.stream_file import train_feature_stats
+
+            backbone.model.set_cmvn(*train_feature_stats(built))
+        else:
+            backbone.model.set_cmvn(*load_stats(corpus))
+    return backbone, built

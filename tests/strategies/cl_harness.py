@@ -33,6 +33,12 @@ WORDS = ("turn", "on", "the", "light", "play", "some", "music", "set", "an", "al
 N_MELS = 80
 
 
+def whisper_overrides(model_dir) -> list[str]:
+    """The tiny random Whisper (tests/conftest.py) with the settings tests/test_strategies.py
+    runs it with: no CTC head, the Whisper recipe's bf16 autocast."""
+    return [f"model=whisper:{model_dir}", "ctc_weight=0", "lr=1e-3", "precision=bf16"]
+
+
 def fingerprint(frames: torch.Tensor) -> tuple[float, ...]:
     """Identifies an utterance from its first frames (random features: unique in practice)."""
     return tuple(frames[:4, :4].flatten().tolist())

@@ -8,7 +8,7 @@ replayed utterances are in the minibatches, gradients are projected, masks confi
 evaluation. A strategy registered without a check fails `test_every_strategy_has_a_check`.
 
 Each check runs the strategy on a small in-memory er -> ic -> asr stream (cl_harness.py: the
-quick profile's conformer-tiny, 16 utterances per experience, two steps each) and reads what
+quick profile's conformer-tiny, 16 utterances per experience in batches of 8) and reads what
 the strategy's plugins did through spy plugins and the plugins' own state; nothing is
 re-implemented. A check returns the run it inspected; every strategy but naive must also end
 with weights that differ from naive's with the same seed (naive's own check shows that a
@@ -68,16 +68,16 @@ def same_weights(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def assert_penalty_after_first_experience(rec: RunRecord, skip_first_step: bool) -> None:
+def assert_penalty_after_first_experience(rec: RunRecord) -> None:
     """The strategy adds nothing to the loss in experience 0 (nothing to protect yet) and a
-    positive, finite term on every step of every later experience; with `skip_first_step`,
-    on every step but each experience's first (a penalty on the distance to the weights at the
-    end of the previous experience is exactly 0 there)."""
+    positive, finite term on every later experience's steps but the first. (At an experience's
+    first step the weights are still those at the end of the previous one, where a penalty on
+    the distance to them is exactly 0, and where LwF's student equals its teacher.)"""
     assert all(s.penalty == 0 for s in rec.steps_of(0)), [s.penalty for s in rec.steps_of(0)]
     for e in range(1, n_experiences(rec)):
         steps = rec.steps_of(e)
         assert len(steps) >= 2
-        pens = [s.penalty for s in (steps[1:] if skip_first_step else steps)]
+        pens = [s.penalty for s in steps[1:]]
         assert all(math.isfinite(p) and p > 0 for p in pens), (e, pens)
 
 
@@ -148,7 +148,7 @@ def check_replay(runs) -> RunRecord:
 def check_ewc(runs) -> RunRecord:
     rec = runs.get("ewc")
     plugin = rec.plugin(EWCPlugin)
-    assert_penalty_after_first_experience(rec, skip_first_step=True)
+    assert_penalty_after_first_experience(rec)
     # mode "separate" keeps experience 0's anchor: experience 2 pays from its first step
     assert rec.steps_of(2)[0].penalty > 0
     last = n_experiences(rec) - 1
@@ -165,7 +165,7 @@ def check_ewc(runs) -> RunRecord:
 def check_si(runs) -> RunRecord:
     rec = runs.get("si")
     plugin = rec.plugin(SynapticIntelligencePlugin)
-    assert_penalty_after_first_experience(rec, skip_first_step=True)
+    assert_penalty_after_first_experience(rec)
     anchors, importances = plugin.ewc_data
     assert nonzero_fraction(d.data for d in importances.values()) > 0.5
     final = rec.weights[-1]
@@ -178,7 +178,7 @@ def check_si(runs) -> RunRecord:
 def check_mas(runs) -> RunRecord:
     rec = runs.get("mas")
     plugin = rec.plugin(MASPlugin)
-    assert_penalty_after_first_experience(rec, skip_first_step=True)
+    assert_penalty_after_first_experience(rec)
     assert nonzero_fraction(d.data for d in plugin.importance.values()) > 0.5
     assert all(float(d.data.min()) >= 0 for d in plugin.importance.values())  # |gradients|
     final = rec.weights[-1]
@@ -190,9 +190,8 @@ def check_mas(runs) -> RunRecord:
 @mechanism("lwf")
 def check_lwf(runs) -> RunRecord:
     rec = runs.get("lwf")
-    # distillation against the frozen copy, on every step after the first experience once the
-    # student has left the teacher (at an experience's first step they share the weights)
-    assert_penalty_after_first_experience(rec, skip_first_step=True)
+    # distillation against the frozen copy, once the student has left the teacher
+    assert_penalty_after_first_experience(rec)
     teacher = rec.plugin(LwFPlugin).lwf.prev_model
     assert teacher is not None and not teacher.training
     final = rec.weights[-1]

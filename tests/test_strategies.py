@@ -1,7 +1,9 @@
 """Every registered strategy runs three_task end to end on the quick profile (timm style), on
 both model families (the quick profile's conformer-tiny, and a tiny random Whisper through the
 same code as the pretrained default): a strategy added later is tested here without new test
-code."""
+code. These runs show a strategy runs, not that it does anything: its mechanism (penalties,
+replay, projections, masks) is checked in tests/strategies/test_mechanisms.py, which fails for a
+registered strategy without a check."""
 from __future__ import annotations
 
 import json

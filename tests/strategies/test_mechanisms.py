@@ -35,7 +35,7 @@ from avalanche.training.plugins import (
 from cl_harness import RunRecord, fingerprint, run_strategy
 
 from benchmark import masks as M
-from benchmark.training.subnet import SubnetStrategy
+from benchmark.training.masked import SubnetStrategy
 from strategies import list_strategies
 from strategies.packnet import PackNet
 

@@ -22,15 +22,25 @@ class EWCConfig:
 
 
 class TrainableEWC(EWCPlugin):
-    """EWCPlugin that stores importances and anchors of trainable parameters only."""
+    """EWCPlugin that stores importances and anchors of trainable parameters only (Whisper's
+    frozen 19.9 M-row token table would double the state for a zero penalty). The importances
+    are filtered where they are made, so that online mode's update, which pairs old and new
+    importances by position, sees the same parameters each time."""
+
+    def compute_importances(self, model, *args, **kwargs):
+        importances = super().compute_importances(model, *args, **kwargs)
+        return {n: d for n, d in importances.items() if _trainable(model)[n]}
 
     def after_training_exp(self, strategy, **kwargs):
         super().after_training_exp(strategy, **kwargs)
-        frozen = {n for n, p in strategy.model.named_parameters() if not p.requires_grad}
-        for store in (self.importances, self.saved_params):
-            for params in store.values():
-                for name in frozen & set(params):
-                    del params[name]
+        trainable = _trainable(strategy.model)
+        for params in self.saved_params.values():
+            for name in [n for n in params if not trainable[n]]:
+                del params[name]
+
+
+def _trainable(model) -> dict[str, bool]:
+    return {n: p.requires_grad for n, p in model.named_parameters()}
 
 
 @register_strategy("ewc", "elastic weight consolidation (Avalanche EWCPlugin)", EWCConfig)

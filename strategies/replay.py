@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 from typing import Literal
 
+from avalanche.benchmarks.utils.utils import TaskSet
 from avalanche.training.plugins import ReplayPlugin
 from avalanche.training.storage_policy import (
     ExperienceBalancedBuffer,
@@ -24,6 +25,16 @@ class BufferedReplay(ReplayPlugin):
         self.storage_policy.post_adapt(strategy, strategy.experience)
 
 
+class TaskBalancedBuffer(ParametricBuffer):
+    """groupby="task" on the suite's datasets: Avalanche reads `data.task_set`, which only its
+    classification datasets define (AttributeError here); TaskSet needs just the task labels
+    every experience carries."""
+
+    def _split_by_task(self, data):
+        tasks = TaskSet(data)
+        return {t: tasks[t] for t in tasks}
+
+
 @dataclass
 class ReplayConfig:
     mem_size: int = field(default=500, metadata={"help": "utterances kept in memory"})
@@ -38,7 +49,7 @@ def build(cfg: ReplayConfig, ctx: StrategyContext) -> StrategyParts:
     if cfg.storage == "experience":
         policy = ExperienceBalancedBuffer(max_size=cfg.mem_size, adaptive_size=True)
     else:
-        policy = ParametricBuffer(max_size=cfg.mem_size, groupby="task")
+        policy = TaskBalancedBuffer(max_size=cfg.mem_size, groupby="task")
     plugin = BufferedReplay(mem_size=cfg.mem_size, storage_policy=policy,
                           batch_size_mem=cfg.batch_size_mem or None)
 

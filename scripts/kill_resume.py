@@ -6,9 +6,9 @@ trial differs.
     python scripts/kill_resume.py --corpus data/synthslu7-quick-seed0 --trials 3 \\
         --overrides epochs=1 max_train_per_subset=48 threads=1
 
-Every registered strategy by default (--strategies naive,ewc,... for a subset). A kill before
-the run's first checkpoint (the end of experience 1) leaves nothing to resume: that launch
-restarts from the beginning and is counted as a restart, not a resume.
+Every registered strategy by default (--strategies naive,ewc,... for a subset). Each launch is
+killed at a random moment within one experience's time after it writes a new checkpoint, so
+every kill has something to resume from (a kill that finds none would count as a restart).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import argparse
 import json
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,31 +63,61 @@ def command(args, out: Path, strategy: str, resume: bool) -> list[str]:
     return cmd + (["--resume"] if resume else [])
 
 
-def trial(args, rng: random.Random, out: Path, strategy: str, duration: float) -> dict:
-    """Launch, SIGKILL after a random delay (at most `args.kills` times), relaunch with --resume,
-    until a launch completes. Counts kills, resumes from a checkpoint, and restarts."""
-    kills = resumes = restarts = 0
-    resume = False
+def _checkpoint_stamp(out: Path) -> int | None:
+    """The run's checkpoint.pt modification time (ns), None while there is none. The runner
+    replaces it atomically after each experience, so a new stamp is a new checkpoint."""
+    for ckpt in out.rglob("checkpoint.pt"):
+        try:
+            return ckpt.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+    return None
+
+
+def _complete(out: Path) -> bool:
+    try:
+        return bool(json.loads(next(out.rglob("metrics.json")).read_text()).get("complete"))
+    except (StopIteration, OSError, ValueError):
+        return False
+
+
+def trial(args, rng: random.Random, out: Path, strategy: str, per_exp: float) -> dict:
+    """Launch; once the run writes a checkpoint newer than the one it started from, SIGKILL it
+    after a random delay of up to one experience's time (mid-training, mid-evaluation or while
+    checkpointing); relaunch with --resume. At most `args.kills` kills, then it runs to the end.
+    Counts kills, kills that left a checkpoint (the next launch resumes from it), kills after
+    the run was complete, and restarts (killed with no checkpoint: starts again)."""
+    kills = resumes = restarts = late = 0
+    after: list[int] = []  # experiences done in the checkpoint each resume starts from
     while True:
+        start_from = _checkpoint_stamp(out)
         with open(out.with_suffix(".stderr"), "wb") as err:
-            proc = subprocess.Popen(command(args, out, strategy, resume),
+            proc = subprocess.Popen(command(args, out, strategy, kills > 0),
                                     stdout=subprocess.DEVNULL, stderr=err)
-            try:
-                proc.wait(timeout=rng.uniform(0.2, 1.0) * duration
-                          if kills < args.kills else None)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                kills += 1
-                has_ckpt = any(out.rglob("checkpoint.pt"))
-                resumes += has_ckpt
-                restarts += not has_ckpt
-                resume = True
-                continue
+            if kills < args.kills:
+                while proc.poll() is None and _checkpoint_stamp(out) in (start_from, None):
+                    time.sleep(0.2)
+                try:
+                    proc.wait(timeout=rng.uniform(0.0, 1.0) * per_exp)
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+                    kills += 1
+                    if _checkpoint_stamp(out) is not None:
+                        resumes += 1
+                        ckpt = next(out.rglob("checkpoint.pt"))
+                        after.append(int(torch.load(ckpt, weights_only=True)["completed"]))
+                    elif _complete(out):  # killed after its end (report, exit): nothing to do
+                        late += 1
+                    else:
+                        restarts += 1
+                    continue
+            proc.wait()
         if proc.returncode != 0:
             tail = out.with_suffix(".stderr").read_text()[-500:]
             raise SystemExit(f"{strategy}: exit {proc.returncode}: {tail}")
-        return {"kills": kills, "resumes": resumes, "restarts": restarts}
+        return {"kills": kills, "resumes": resumes, "late": late, "restarts": restarts,
+                "after": after}
 
 
 def main() -> None:
@@ -111,30 +142,33 @@ def main() -> None:
                        capture_output=True)
         duration = time.perf_counter() - t0
         ref = final_state(ref_out)
-        total = {"kills": 0, "resumes": 0, "restarts": 0, "equal": 0}
+        wall = json.loads(next(ref_out.rglob("metrics.json")).read_text())["wall_seconds"]
+        per_exp = statistics.mean(t + e for t, e in zip(wall["train"], wall["eval"]))
+        total = {"kills": 0, "resumes": 0, "late": 0, "restarts": 0, "equal": 0}
         for i in range(args.trials):
-            counts = trial(args, rng, tmp / f"{strategy}_{i}", strategy, duration)
+            counts = trial(args, rng, tmp / f"{strategy}_{i}", strategy, per_exp)
             diffs = differences(ref, final_state(tmp / f"{strategy}_{i}"), "final")
-            how = (f"{counts['kills']} SIGKILLs ({counts['resumes']} resumed from a checkpoint, "
-                   f"{counts['restarts']} before the first)" if counts["kills"]
-                   else "finished before its kill time")
+            how = (f"{counts['kills']} SIGKILLs ({counts['resumes']} resumed from a checkpoint "
+                   f"after experience {','.join(map(str, counts['after'])) or '-'}, "
+                   f"{counts['late']} after the end, {counts['restarts']} restarted)"
+                   if counts["kills"] else "finished before its kill time")
             print(f"{strategy:8s} trial {i}: {how}; final metrics and model.pt "
                   f"{'EQUAL' if not diffs else 'DIFFERENT'} to the uninterrupted run", flush=True)
             for where, a, b in diffs[:20]:
                 print(f"    {where}: uninterrupted {a!r} != resumed {b!r}")
-            for k in counts:
-                total[k] += counts[k]
+            for k in total:
+                total[k] += counts.get(k, 0)
             total["equal"] += not diffs
             failed |= bool(diffs)
         rows.append((strategy, duration, total))
     print(f"\n{len(rows)} strategies, {args.trials} trials each, stream {args.stream}, overrides "
           f"{' '.join(args.overrides)}; reference run wall time in seconds\n")
-    print("| strategy | ref run (s) | kills | resumed from checkpoint | restarted (killed "
-          "before 1st checkpoint) | trials equal (metrics + model.pt) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| strategy | ref run (s) | SIGKILLs | resumed from a checkpoint | killed after the "
+          "end | restarted | trials equal (metrics + model.pt) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for strategy, duration, t in rows:
-        print(f"| {strategy} | {duration:.0f} | {t['kills']} | {t['resumes']} | {t['restarts']} "
-              f"| {t['equal']}/{args.trials} |")
+        print(f"| {strategy} | {duration:.0f} | {t['kills']} | {t['resumes']} | {t['late']} "
+              f"| {t['restarts']} | {t['equal']}/{args.trials} |")
     raise SystemExit(1 if failed else 0)
 
 

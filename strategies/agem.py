@@ -13,8 +13,10 @@ projection acts on the gradient before the template's norm clipping.
 """
 from dataclasses import dataclass, field
 
+from avalanche.benchmarks.utils.data_loader import GroupBalancedInfiniteDataLoader
 from avalanche.training.plugins import AGEMPlugin
 
+from benchmark.streams import dataset_from_items
 from strategies import StrategyContext, StrategyParts, register_strategy
 
 
@@ -41,4 +43,23 @@ def build(cfg: AGEMConfig, ctx: StrategyContext) -> StrategyParts:
         return {"agem": {"utterances": utts, "seconds": frames / 100.0,
                          "bytes": ref.numel() * ref.element_size()}}
 
-    return StrategyParts(plugins=[plugin], extra_state=extra_state)
+    def checkpoint() -> dict:
+        # each experience's memory, utterance by utterance (the reference gradient is recomputed
+        # before every step, so it is not state)
+        return {"buffers": [{"feats": [b[i][0] for i in range(len(b))],
+                             "y": [b[i][1] for i in range(len(b))],
+                             "task": [int(b[i][2]) for i in range(len(b))],
+                             "targets": [int(t) for t in b.targets]} for b in plugin.buffers]}
+
+    def restore(sd: dict) -> None:
+        plugin.buffers = [dataset_from_items(b["feats"], b["y"], b["task"], b["targets"])
+                          for b in sd["buffers"]]
+        if plugin.buffers:  # as the plugin's update_memory leaves it; the iterator is lazy, so
+            # its samplers draw from the restored RNG at the first step, as they would have
+            plugin.buffer_dataloader = GroupBalancedInfiniteDataLoader(
+                plugin.buffers, batch_size=plugin.sample_size // len(plugin.buffers),
+                num_workers=0, pin_memory=False, persistent_workers=False)
+            plugin.buffer_dliter = iter(plugin.buffer_dataloader)
+
+    return StrategyParts(plugins=[plugin], extra_state=extra_state, checkpoint=checkpoint,
+                         restore=restore, resumable=True)

@@ -68,4 +68,20 @@ def build(cfg: LwFConfig, ctx: StrategyContext) -> StrategyParts:
         return {"lwf": {"tensors": len(tensors),
                         "bytes": sum(t.numel() * t.element_size() for t in tensors)}}
 
-    return StrategyParts(plugins=[plugin], extra_state=extra_state)
+    def checkpoint() -> dict:
+        # the teacher's own weights (equal to the model's right after an experience, kept
+        # anyway so that restore does not depend on when the checkpoint was taken)
+        prev = plugin.lwf.prev_model
+        return {"expcount": plugin.lwf.expcount,
+                "teacher": {} if prev is None else prev.state_dict()}
+
+    def restore(sd: dict) -> None:
+        plugin.lwf.expcount = int(sd["expcount"])
+        plugin.lwf.prev_model = None
+        if sd["teacher"]:
+            prev = copy.deepcopy(ctx.model).eval().requires_grad_(False)
+            prev.load_state_dict(sd["teacher"])
+            plugin.lwf.prev_model = prev
+
+    return StrategyParts(plugins=[plugin], extra_state=extra_state, checkpoint=checkpoint,
+                         restore=restore, resumable=True)

@@ -17,7 +17,7 @@ the blending of importances are the plugin's, unchanged.
 from dataclasses import dataclass, field
 
 from avalanche.training.plugins import MASPlugin
-from avalanche.training.utils import zerolike_params_dict
+from avalanche.training.utils import ParamData, zerolike_params_dict
 from torch.utils.data import DataLoader
 
 from strategies import StrategyContext, StrategyParts, register_strategy
@@ -65,4 +65,14 @@ def build(cfg: MASConfig, ctx: StrategyContext) -> StrategyParts:
         return {"mas": {"tensors": len(tensors),
                         "bytes": sum(t.numel() * t.element_size() for t in tensors)}}
 
-    return StrategyParts(plugins=[plugin], extra_state=extra_state)
+    def checkpoint() -> dict:  # blended importances and the anchor weights (None before exp 1)
+        return {key: {n: d.data for n, d in (getattr(plugin, key) or {}).items()}
+                for key in ("importance", "params")}
+
+    def restore(sd: dict) -> None:
+        for key in ("importance", "params"):
+            setattr(plugin, key, {n: ParamData(n, init_tensor=t) for n, t in sd[key].items()}
+                    or None)
+
+    return StrategyParts(plugins=[plugin], extra_state=extra_state, checkpoint=checkpoint,
+                         restore=restore, resumable=True)

@@ -45,55 +45,50 @@ class PackNetConfig:
 
 
 class PackNet(SupervisedPlugin):
-    """Sets up free-weight training before an experience; prunes, retrains and assigns after."""
+    """Sets up free-weight training before an experience; prunes, retrains and assigns after.
+    All its state across experiences is `masks` (owned = their union; shared parameters are
+    frozen once a mask exists), so `masks.state_dict()` is also its resume checkpoint."""
 
     def __init__(self, cfg: PackNetConfig, ctx: StrategyContext):
         super().__init__()
         self.cfg, self.ctx = cfg, ctx
         self.masks = M.TaskMasks.for_model(ctx.model)  # per task: all weights it may use
-        self.owned = M.mask_not(self.masks.ones())  # owned by some experience so far
         self.shared = M.unmasked_parameter_names(ctx.model, self.masks.ones())
         self.views = M.TaskMasks.for_model(ctx.model)  # training view: every weight
         self.trainer = MaskedTraining(self.views, seed=ctx.seed, plan=self.plan_experience)
-        self.trained = False
-
-    def _make_template(self, model, epochs: int, plugins: list):
-        return make_template(model, self.ctx.tokenizer, self.ctx.train, self.ctx.device,
-                             epochs=epochs, plugins=plugins, progress=self.ctx.progress)
 
     @staticmethod
     def _tasks(strategy) -> list[str]:
         return [TASK_BY_INDEX[int(i)].id for i in strategy.experience.task_labels]
 
     def plan_experience(self, strategy) -> tuple[dict, list[str]]:  # MaskedTraining's plan
-        free = M.mask_not(self.owned)
+        free = M.mask_not(self.masks.union())
         for task in self._tasks(strategy):
             self.views.full(task)
-        return {task: free for task in self._tasks(strategy)}, self.shared if self.trained else []
+        return {task: free for task in self._tasks(strategy)}, self.shared if len(self.masks) else []
 
     def after_training_exp(self, strategy, **kw):
         model, tasks = strategy.model, self._tasks(strategy)
         self.trainer.switch(model, None)  # merge the experience's training first (idempotent)
-        free = M.mask_not(self.owned)
-        keep = M.magnitude_prune(model, free, self.cfg.prune_ratio, scope=self.cfg.scope)
-        owned = M.mask_or(self.owned, keep)
+        cfg, before = self.cfg, self.masks.union()  # owned by earlier experiences
+        keep = M.magnitude_prune(model, M.mask_not(before), cfg.prune_ratio, scope=cfg.scope)
+        owned = M.mask_or(before, keep)
         M.materialize(model, owned)  # released weights -> 0 (the backup it returns is not needed)
-        if self.cfg.post_prune_epochs > 0:
+        if cfg.post_prune_epochs > 0:
             work = copy.deepcopy(model)
             views = M.TaskMasks.for_model(work)
             for task in tasks:
                 views.set(task, owned)
             retrain = MaskedTraining(views, {task: keep for task in tasks},
-                                     self.shared if self.trained else [], seed=self.ctx.seed)
-            experience = single_experience(strategy.adapted_dataset)
-            self._make_template(work, self.cfg.post_prune_epochs, [retrain]).train(
-                experience, eval_streams=[])
+                                     self.shared if len(self.masks) else [], seed=self.ctx.seed)
+            make_template(work, self.ctx.tokenizer, self.ctx.train, self.ctx.device,
+                          epochs=cfg.post_prune_epochs, plugins=[retrain],
+                          progress=self.ctx.progress).train(
+                single_experience(strategy.adapted_dataset), eval_streams=[])
             with torch.no_grad():
                 model.load_state_dict(work.state_dict())
-        self.owned = owned
         for task in tasks:
             self.masks.set(task, owned)
-        self.trained = True
         self.ctx.log(f"packnet: {'+'.join(tasks)} owns {M.mask_count(keep):,} weights; "
                      f"{1 - M.mask_count(owned) / self.masks.total:.3f} of prunable weights free")
 
@@ -105,18 +100,18 @@ class PackNet(SupervisedPlugin):
 
     def extra_state(self) -> dict:
         # masks counted in bits: 1 bit per prunable weight per task
-        tasks = self.masks.tasks
-        return {"masks": {"bits": sum(self.masks.storage_bits(t) for t in tasks),
-                          "tasks": len(tasks),
-                          "sparsity": {t: self.masks.sparsity(t) for t in tasks},
-                          "free": 1.0 - M.mask_count(self.owned) / self.masks.total}}
+        tasks, masks = self.masks.tasks, self.masks
+        return {"masks": {"bits": sum(masks.storage_bits(t) for t in tasks), "tasks": len(tasks),
+                          "sparsity": {t: masks.sparsity(t) for t in tasks},
+                          "free": 1.0 - M.mask_count(masks.union()) / masks.total}}
 
 
 @register_strategy("packnet", "PackNet: prune after each task, freeze what it keeps "
                    "(on the suite's masks)", PackNetConfig, needs_task_id_at_inference=True)
 def build(cfg: PackNetConfig, ctx: StrategyContext) -> StrategyParts:
     pack = PackNet(cfg, ctx)
+    sd, load = pack.masks.state_dict, pack.masks.load_state_dict  # masks: all its state
     return StrategyParts(plugins=[pack, pack.trainer], eval_context=pack.eval_context,
                          extra_state=pack.extra_state, params_used=pack.params_used,
-                         state_dict=pack.masks.state_dict,
-                         load_state_dict=pack.masks.load_state_dict)
+                         state_dict=sd, load_state_dict=load, checkpoint=sd, restore=load,
+                         resumable=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 from avalanche.training.plugins import SynapticIntelligencePlugin
+from avalanche.training.utils import ParamData
 
 from strategies import StrategyContext, StrategyParts, register_strategy
 
@@ -70,4 +71,25 @@ def build(cfg: SIConfig, ctx: StrategyContext) -> StrategyParts:
         return {"si": {"tensors": len(tensors),
                        "bytes": sum(t.numel() * t.element_size() for t in tensors)}}
 
-    return StrategyParts(plugins=[plugin], extra_state=extra_state)
+    def checkpoint() -> dict:
+        # What outlives an experience: anchor, importance and the cumulative trajectory. The
+        # trajectory is zeroed and the weight/gradient snapshots are retaken in the next one.
+        anchor, importance = plugin.ewc_data
+        return {"anchor": {n: d.data for n, d in anchor.items()},
+                "importance": {n: d.data for n, d in importance.items()},
+                "cum_trajectory": {n: d.data for n, d in plugin.syn_data["cum_trajectory"].items()}}
+
+    def restore(sd: dict) -> None:
+        anchor, importance = plugin.ewc_data
+        for store in (anchor, importance, *plugin.syn_data.values()):
+            store.clear()
+        for n, t in sd["anchor"].items():  # as the plugin's create_syn_data names them
+            anchor[n] = ParamData(n, init_tensor=t)
+            importance[n] = ParamData(f"imp_{n}", init_tensor=sd["importance"][n])
+            for key in ("old_theta", "new_theta", "grad", "trajectory"):
+                plugin.syn_data[key][n] = ParamData(f"{key}_{n}", t.shape)
+            plugin.syn_data["cum_trajectory"][n] = ParamData(
+                f"cum_trajectory_{n}", init_tensor=sd["cum_trajectory"][n])
+
+    return StrategyParts(plugins=[plugin], extra_state=extra_state, checkpoint=checkpoint,
+                         restore=restore, resumable=True)

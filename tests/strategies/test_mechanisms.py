@@ -232,7 +232,7 @@ def check_gem(runs) -> RunRecord:
 
     rec = run_strategy("gem", grads=True, probe=constraints)
     plugin = rec.plugin(GEMPlugin)
-    assert sorted(plugin.memory_x) == list(range(n_experiences(rec)))
+    assert len(plugin.memory) == n_experiences(rec)
     for s in rec.steps_of(0):
         assert torch.equal(s.grad_first, s.grad_last)
     projected = 0

@@ -1,5 +1,5 @@
 """Regression tests of fixes and guarantees in strategies/: SI's snapshot and missing-gradient
-fixes (si.py), PackNet's zero forgetting (packnet.py), GEM's padded memory (gem.py), LwF's
+fixes (si.py), PackNet's zero forgetting (packnet.py), GEM's memory of real utterances (gem.py), LwF's
 distillation term (lwf.py); and strategy options that fail today, marked xfail(strict=True):
 ewc mode=online on Whisper, replay storage=task. Runs use the small in-memory stream of
 cl_harness.py."""
@@ -27,11 +27,11 @@ from cl_harness import (
 )
 
 import strategies.si as si_module
-from benchmark.streams import PAD_FRAMES_MULTIPLE
+from benchmark.streams import PAD_FRAMES_MULTIPLE, collate
 from benchmark.tasks import TASKS
 from benchmark.text import PAD_TARGET, Tokenizer
 from strategies import StrategyContext, get_strategy
-from strategies.gem import PaddedGEM
+from strategies.gem import SampledGEM
 from strategies.lwf import DecoderLwF
 from strategies.si import SequenceSI
 
@@ -186,40 +186,39 @@ def _gem(patterns: int):
     cfg = info.config(patterns_per_experience=patterns)
     ctx = StrategyContext(model=None, tokenizer=None, stream=None, train=None, device="cpu")
     parts = info.build(cfg, ctx)
-    return next(p for p in parts.plugins if isinstance(p, PaddedGEM)), parts
+    return next(p for p in parts.plugins if isinstance(p, SampledGEM)), parts
 
 
-def test_gem_memory_is_one_padded_batch():
+def test_gem_memory_holds_real_utterances_collated_like_training():
     """Avalanche's GEMPlugin.update_memory concatenates training-size batches with torch.cat,
-    which fails when batches are padded to different lengths (ours are). PaddedGEM draws the
-    utterances and collates them once: one (x, y, t) batch padded like a training batch."""
+    which fails when batches are padded to different lengths (ours are). SampledGEM keeps the
+    drawn utterances themselves and collates them per step: a batch padded like a training
+    batch, each row a real, distinct utterance of that experience."""
     tokenizer = Tokenizer()
     utts = make_utterances("asr", 16, tokenizer, seed=7)  # 40-140 frames, 1-3 words
     data = utts.dataset()
-    by_id = {fingerprint(f): (f, y) for f, y in zip(utts.feats, utts.ys)}
+    by_id = {fingerprint(f): (f, y) for f, y in zip(utts.feats, utts.ys, strict=True)}
     plugin, parts = _gem(patterns=12)
     plugin.update_memory(data, 0, 4)
-    x, y, t = plugin.memory_x[0], plugin.memory_y[0], plugin.memory_tid[0]
-    assert x.shape[0] == y.shape[0] == t.shape[0] == 12
-    chosen = [by_id[fingerprint(x[i, :, :N_MELS])] for i in range(12)]  # each a real utterance
-    assert len({fingerprint(f) for f, _ in chosen}) == 12  # ... and no utterance twice
+    assert len(plugin.memory) == 1 and len(plugin.memory[0]) == 12
+    x, y, t = collate(plugin.memory[0])
+    chosen = [by_id[fingerprint(x[i, :, :N_MELS][x[i, :, N_MELS] > 0])] for i in range(12)]
+    assert len({fingerprint(f) for f, _ in chosen}) == 12  # real utterances, none twice
     frames = [f.shape[0] for f, _ in chosen]
     assert x.shape[1] == math.ceil(max(frames) / PAD_FRAMES_MULTIPLE) * PAD_FRAMES_MULTIPLE
-    assert x.shape[2] == N_MELS + 1
-    assert y.shape[1] == max(len(yy) for _, yy in chosen)
     for i, (f, yy) in enumerate(chosen):
         n = f.shape[0]
         assert torch.equal(x[i, :n, :N_MELS], f) and not x[i, n:, :N_MELS].any()
-        assert torch.equal(x[i, :, N_MELS], (torch.arange(x.shape[1]) < n).float())  # validity
         assert torch.equal(y[i, :len(yy)], yy) and bool((y[i, len(yy):] == PAD_TARGET).all())
     assert bool((t == TASKS["asr"].index).all())
-    # the accounting reads the validity channel: real audio only, 100 frames per second
+    # the accounting counts real audio only, 100 frames per second
+    plugin.G = torch.zeros(1, 3)
     state = parts.extra_state()["gem"]
     assert state["utterances"] == 12 and state["seconds"] == pytest.approx(sum(frames) / 100)
 
     # a memory larger than the experience holds all of it
     plugin.update_memory(make_utterances("er", 5, tokenizer, seed=8).dataset(), 1, 4)
-    assert plugin.memory_x[1].shape[0] == 5 and sorted(plugin.memory_x) == [0, 1]
+    assert [len(m) for m in plugin.memory] == [12, 5]
 
     # the parent's memory update fails on these utterances (batch_size=1: one padded length
     # per batch), which is what the subclass fixes
@@ -227,18 +226,18 @@ def test_gem_memory_is_one_padded_batch():
         GEMPlugin(patterns_per_experience=12, memory_strength=0.5).update_memory(data, 0, 1)
 
 
-def test_gem_constraints_use_the_padded_memory():
-    """In a run, every past experience's memory is one padded batch and gives one non-zero
-    constraint row per step (the QP's input)."""
+def test_gem_constraints_use_each_experiences_memory():
+    """In a run, every past experience keeps its own memory of its utterances and gives one
+    non-zero constraint row per step (the QP's input)."""
     def constraints(strategy):
         return next(p for p in strategy.plugins if isinstance(p, GEMPlugin)).G.clone()
 
     rec = run_strategy("gem", ["patterns_per_experience=12"], probe=constraints)
-    plugin = rec.plugin(PaddedGEM)
+    plugin = rec.plugin(SampledGEM)
     for e, u in enumerate(rec.train):
-        x = plugin.memory_x[e]
+        x, _, _ = collate(plugin.memory[e])
         assert x.shape[0] == 12 and x.shape[1] % PAD_FRAMES_MULTIPLE == 0
-        assert {fingerprint(x[i, :, :N_MELS]) for i in range(12)} <= u.ids()
+        assert {fingerprint(x[i, :, :N_MELS][x[i, :, N_MELS] > 0]) for i in range(12)} <= u.ids()
     for e in (1, 2):
         for s in rec.steps_of(e):
             assert s.probe.shape[0] == e and bool((s.probe.norm(dim=1) > 0).all())

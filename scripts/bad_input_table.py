@@ -66,8 +66,10 @@ def cut_wav(path: Path) -> None:
 
 def ctrl_c(cmd: list[str], ckpt: Path, env) -> subprocess.CompletedProcess:
     """Start `cmd`, send SIGINT once its first checkpoint exists, return what it printed."""
+    # SIG_DFL in the child: a script started in the background ignores SIGINT, and so would it.
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=env)
+                            env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 600
     while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)

@@ -147,7 +147,10 @@ def test_ctrl_c_stops_cleanly_and_resumes(quick_corpus, tmp_path):
     cmd = [sys.executable, "-m", "benchmark.cli", "run", "--stream", "three_task", "--strategy",
            "naive", "--profile", "quick", "--corpus", str(quick_corpus), "--out", str(out),
            "--no-progress", *FAST]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # A test runner started in the background (`cmd &`, nohup) ignores SIGINT, and the child
+    # would inherit that: Python installs its Ctrl-C handler only over the default disposition.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     run_dir = out / "three_task" / "naive" / "seed0"
     deadline = time.time() + 300
     while not (run_dir / "checkpoint.pt").exists() and proc.poll() is None \

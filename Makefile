@@ -59,6 +59,9 @@ results: $(STAMP)
 		--seeds 0 --jobs 2
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0 --jobs 2 \
 		--strategies lwf,si,mas,agem,gem
+	# ablation: Whisper's tied token table trained too (the default freezes it; docs/models.md)
+	$(BIN)/benchmark sweep --stream seven_task --strategies naive,subnet --seeds 0 --jobs 2 \
+		--out results/ablation_train_embeddings train_embeddings=true
 	$(MAKE) report
 
 # One aggregate report over every reference run, then the README's generated blocks.

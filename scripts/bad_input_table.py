@@ -69,7 +69,7 @@ def ctrl_c(cmd: list[str], ckpt: Path, env) -> subprocess.CompletedProcess:
     # SIG_DFL in the child: a script started in the background ignores SIGINT, and so would it.
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509 (only resets a signal)
     deadline = time.time() + 600
     while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)

@@ -22,13 +22,15 @@ def _cmd_data_build(args) -> None:
 
 def _cmd_run(args) -> None:
     from benchmark.runner import RunRequest, run
+    from benchmark.runner.loggers import parse_loggers
 
     order = args.order.split(",") if args.order else None
     run(RunRequest(stream=args.stream, strategy=args.strategy, seed=args.seed,
                    profile=args.profile, device=args.device, out=args.out, corpus=args.corpus,
                    order=order, overrides=args.overrides, overwrite=args.overwrite,
                    resume=args.resume, progress=not args.no_progress,
-                   skip_bad=args.skip_bad, allow_dirty=args.allow_dirty))
+                   skip_bad=args.skip_bad, allow_dirty=args.allow_dirty,
+                   loggers=parse_loggers(args.logger)))
 
 
 def _cmd_list(args) -> None:
@@ -133,6 +135,7 @@ def _cluster_options(args):
 
 
 def _cmd_sweep(args) -> None:
+    from benchmark.runner.loggers import parse_loggers
     from benchmark.runner.sweep import SweepRequest, sweep
 
     if args.status:
@@ -154,7 +157,7 @@ def _cmd_sweep(args) -> None:
         seeds=ints(args.seeds), jobs=args.jobs, profile=args.profile, out=args.out,
         corpus=args.corpus, device=args.device, overrides=args.overrides,
         allow_dirty=args.allow_dirty, allow_mixed=args.allow_mixed, executor=args.executor,
-        cluster=_cluster_options(args),
+        cluster=_cluster_options(args), loggers=parse_loggers(args.logger),
         wait=args.executor != "slurm" if args.wait is None else args.wait))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
@@ -201,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stream files: skip unreadable audio files instead of stopping")
     r.add_argument("--allow-dirty", action="store_true",
                    help="write into the reference results/ from a tree with uncommitted changes")
+    r.add_argument("--logger", default=None,
+                   help="experiment loggers, comma-separated: tensorboard,csv,wandb")
     r.add_argument("overrides", nargs="*", help="key=value training/strategy overrides")
     r.set_defaults(func=_cmd_run)
 
@@ -246,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--constraint", default=None)
     cl.add_argument("--setup", action="append", default=None,
                     help="shell line run before each job (repeatable): module load, venv ...")
+    sw.add_argument("--logger", default=None,
+                    help="experiment loggers of every run: tensorboard,csv,wandb")
     sw.add_argument("overrides", nargs="*", help="key=value overrides for every run")
     sw.set_defaults(func=_cmd_sweep)
 

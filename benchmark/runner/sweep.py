@@ -55,6 +55,7 @@ class SweepRequest:
     executor: str = "local"  # local | slurm | submitit-local | submitit-debug
     cluster: ClusterOptions = dataclasses.field(default_factory=ClusterOptions)
     wait: bool = True  # slurm: wait for the array to end (and report), else return once queued
+    loggers: list[str] = dataclasses.field(default_factory=list)  # each run's --logger
 
 
 @dataclass
@@ -198,6 +199,8 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
             head += ["--corpus", str(Path(req.corpus).resolve())]
         if req.allow_dirty:
             head.append("--allow-dirty")
+        if req.loggers:
+            head += ["--logger", ",".join(req.loggers)]
         return CellJob(strategy=strategy, seed=seed, run_dir=str(run_dir), head=head, tail=ov,
                        threads=threads, console=str(out_dir / f"{strategy}_seed{seed}.out"),
                        state_path=str(state), sweep_log=str(log_path))

@@ -154,3 +154,18 @@ def test_slurm_without_a_cluster_is_one_clear_error(quick_corpus, tmp_path):
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
     assert line.startswith("error: --executor slurm:") and "--executor local" in line
+
+
+def test_cluster_options_from_a_file_and_flags(tmp_path):
+    from benchmark.cli import _cluster_options, build_parser
+
+    cfg = tmp_path / "slurm.yaml"
+    cfg.write_text("partition: gpu\ngpus: 1\ncpus: 8\nmem_gb: 32\nsetup: [module load cuda]\n")
+    args = build_parser().parse_args(["sweep", "--stream", "three_task", "--cluster-config",
+                                      str(cfg), "--cpus", "4", "--time-min", "90"])
+    opts = _cluster_options(args)
+    assert (opts.partition, opts.gpus, opts.cpus, opts.mem_gb, opts.time_min, opts.setup) == (
+        "gpu", 1, 4, 32, 90, ("module load cuda",))  # flags win over the file
+    cfg.write_text("partition: gpu\ngpu: 1\n")
+    with pytest.raises(UserError, match=r"unknown keys \['gpu'\]"):
+        _cluster_options(build_parser().parse_args(["sweep", "--cluster-config", str(cfg)]))

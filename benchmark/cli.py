@@ -22,13 +22,15 @@ def _cmd_data_build(args) -> None:
 
 def _cmd_run(args) -> None:
     from benchmark.runner import RunRequest, run
+    from benchmark.runner.loggers import parse_loggers
 
     order = args.order.split(",") if args.order else None
     run(RunRequest(stream=args.stream, strategy=args.strategy, seed=args.seed,
                    profile=args.profile, device=args.device, out=args.out, corpus=args.corpus,
                    order=order, overrides=args.overrides, overwrite=args.overwrite,
                    resume=args.resume, progress=not args.no_progress,
-                   skip_bad=args.skip_bad, allow_dirty=args.allow_dirty))
+                   skip_bad=args.skip_bad, allow_dirty=args.allow_dirty,
+                   loggers=parse_loggers(args.logger)))
 
 
 def _cmd_list(args) -> None:
@@ -103,8 +105,46 @@ def _cmd_report(args) -> None:
     build_report(args.run_dirs, out, parse_formats(args.format), allow_mixed=args.allow_mixed)
 
 
+def _cluster_options(args):
+    """ClusterOptions from --cluster-config (YAML or JSON, the same keys as the flags) and the
+    flags, which win."""
+    import dataclasses
+
+    import yaml
+
+    from benchmark.runner.executors import ClusterOptions
+
+    values = {}
+    if args.cluster_config:
+        try:
+            values = yaml.safe_load(Path(args.cluster_config).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise UserError(f"--cluster-config {args.cluster_config}: {exc}") from exc
+        known = {f.name for f in dataclasses.fields(ClusterOptions)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UserError(f"--cluster-config: unknown keys {unknown}; known: {sorted(known)}")
+    for key in ("partition", "time_min", "gpus", "cpus", "mem_gb", "account", "qos",
+                "constraint"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    if args.setup:
+        values["setup"] = args.setup
+    values["setup"] = tuple(values.get("setup", ()))
+    return ClusterOptions(**values)
+
+
 def _cmd_sweep(args) -> None:
+    from benchmark.runner.loggers import parse_loggers
     from benchmark.runner.sweep import SweepRequest, sweep
+
+    if args.status:
+        from benchmark.runner.status import cell_states, format_states
+
+        print(format_states(cell_states(args.status)))
+        return
+    if not args.stream:
+        raise UserError("give --stream (or --status DIR to see a sweep's cells)")
 
     def ints(text: str) -> list[int]:
         try:
@@ -116,12 +156,16 @@ def _cmd_sweep(args) -> None:
         stream=args.stream, strategies=[s for s in args.strategies.split(",") if s.strip()],
         seeds=ints(args.seeds), jobs=args.jobs, profile=args.profile, out=args.out,
         corpus=args.corpus, device=args.device, overrides=args.overrides,
-        allow_dirty=args.allow_dirty, allow_mixed=args.allow_mixed))
+        allow_dirty=args.allow_dirty, allow_mixed=args.allow_mixed, executor=args.executor,
+        cluster=_cluster_options(args), loggers=parse_loggers(args.logger),
+        wait=args.executor != "slurm" if args.wait is None else args.wait))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         raise UserError(f"{len(failed)} of {len(outcomes)} runs failed "
                         f"({', '.join(f'{o.strategy} seed{o.seed}' for o in failed)}); "
                         f"see the sweep log next to the runs")
+    if any(o.status == "submitted" for o in outcomes):
+        return
     print(f"report: {report_dir}")
 
 
@@ -160,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stream files: skip unreadable audio files instead of stopping")
     r.add_argument("--allow-dirty", action="store_true",
                    help="write into the reference results/ from a tree with uncommitted changes")
+    r.add_argument("--logger", default=None,
+                   help="experiment loggers, comma-separated: tensorboard,csv,wandb")
     r.add_argument("overrides", nargs="*", help="key=value training/strategy overrides")
     r.set_defaults(func=_cmd_run)
 
@@ -173,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=_cmd_report)
 
     sw = sub.add_parser("sweep", parents=[debug_too], help="run strategies x seeds on a stream, then report")
-    sw.add_argument("--stream", required=True)
+    sw.add_argument("--stream", default=None)
     sw.add_argument("--strategies", default="naive,ewc,replay,subnet,joint")
     sw.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     sw.add_argument("--jobs", type=int, default=1, help="runs at a time (1 CPU thread each)")
@@ -185,6 +231,28 @@ def build_parser() -> argparse.ArgumentParser:
                     help="write into the reference results/ from a tree with uncommitted changes")
     sw.add_argument("--allow-mixed", action="store_true",
                     help="report runs of different code, config or thread count together")
+    sw.add_argument("--status", metavar="DIR", default=None,
+                    help="show each cell of the sweeps in DIR (queued, running, done, failed)")
+    sw.add_argument("--executor", default="local",
+                    help="local | slurm (one job array through submitit) | submitit-local | "
+                         "submitit-debug (submitit's own executors, no cluster)")
+    sw.add_argument("--wait", action=argparse.BooleanOptionalAction, default=None,
+                    help="wait for the cells to end, then report (default: yes, except slurm)")
+    cl = sw.add_argument_group("cluster (--executor slurm; flags win over --cluster-config)")
+    cl.add_argument("--cluster-config", default=None, help="YAML/JSON file with the keys below")
+    cl.add_argument("--partition", default=None)
+    cl.add_argument("--time-min", dest="time_min", type=int, default=None,
+                    help="minutes per job (default 1440); a run past it is requeued and resumes")
+    cl.add_argument("--gpus", type=int, default=None, help="GPUs per cell (default 0)")
+    cl.add_argument("--cpus", type=int, default=None, help="CPUs per cell (default 1)")
+    cl.add_argument("--mem-gb", dest="mem_gb", type=float, default=None)
+    cl.add_argument("--account", default=None)
+    cl.add_argument("--qos", default=None)
+    cl.add_argument("--constraint", default=None)
+    cl.add_argument("--setup", action="append", default=None,
+                    help="shell line run before each job (repeatable): module load, venv ...")
+    sw.add_argument("--logger", default=None,
+                    help="experiment loggers of every run: tensorboard,csv,wandb")
     sw.add_argument("overrides", nargs="*", help="key=value overrides for every run")
     sw.set_defaults(func=_cmd_sweep)
 

@@ -35,8 +35,9 @@ class TrainConfig:
     grad_clip: float = field(default=1.0, metadata={"help": "max global gradient norm"})
     ctc_weight: float = field(default=0.0, metadata={
         "help": "CTC share of the ASR loss (conformer only; Whisper has no CTC head)"})
-    precision: Literal["fp32", "bf16"] = field(default="bf16", metadata={
-        "help": "bf16 autocast for training and evaluation, or plain fp32"})
+    precision: Literal["fp32", "bf16", "fp16"] = field(default="bf16", metadata={
+        "help": "bf16 autocast for training and evaluation, fp16 autocast with a gradient "
+                "scaler (chosen for bf16 on a GPU without bf16), or plain fp32"})
     train_embeddings: bool = field(default=False, metadata={
         "help": "Whisper: also train the 51,864-row token table (tied to the output)"})
     max_train_per_subset: int = field(default=0, metadata={"help": "cap train utts (0 = all)"})

@@ -175,7 +175,8 @@ def _evaluate_all(model, tokenizer, built, parts, device, batch_size,
         spec = TASKS[SUBSETS[subset]]
         order = built.test_order[subset]  # sorted by length: less padding, faster decoding
         loader = torch.utils.data.DataLoader(
-            ds, batch_size=batch_size, sampler=order, collate_fn=collate)
+            ds, batch_size=batch_size, sampler=order, collate_fn=collate,
+            pin_memory=torch.device(device).type == "cuda")
         t0 = time.perf_counter()
         with parts.eval_context(subset):
             res = evaluate_task(model, tokenizer, spec, loader, device, precision=precision)

@@ -27,6 +27,7 @@ class RunRequest:
     progress: bool = True
     skip_bad: bool = False  # user streams: skip unreadable audio files (else stop, naming one)
     allow_dirty: bool = False  # write into the reference results/ from a tree with changes
+    loggers: list[str] = field(default_factory=list)  # tensorboard | csv | wandb (runner.loggers)
 
 
 def run_dir_for(req: RunRequest) -> Path:

@@ -33,7 +33,13 @@ from benchmark.runner.layout import (
     run_dir_for,
     truncate_evals,
 )
-from benchmark.runner.setup import build_backbone_and_stream, ensure_corpus, seed_everything
+from benchmark.runner.loggers import RunLoggers
+from benchmark.runner.setup import (
+    build_backbone_and_stream,
+    configure_device,
+    ensure_corpus,
+    seed_everything,
+)
 from benchmark.streams import get_stream
 from benchmark.tasks import SUBSETS, TASKS
 
@@ -57,9 +63,12 @@ def run(req: RunRequest, log=print) -> Path:
         if not req.overwrite and req.resume and is_complete(run_dir):
             return _finish_complete_run(run_dir, log)
         session = _Session.build(req, run_dir, train, info, strat_cfg, stream, log, t_start)
-        progress = _start(session)
-        reason = _train_experiences(session, progress)
-        return _finish(session, progress, reason)
+        try:
+            progress = _start(session)
+            reason = _train_experiences(session, progress)
+            return _finish(session, progress, reason)
+        finally:
+            session.loggers.close()
 
 
 def _finish_complete_run(run_dir: Path, log) -> Path:
@@ -89,6 +98,7 @@ class _Session:
     template: object  # benchmark.training.template.SLUTemplate
     config: dict
     params: dict
+    loggers: RunLoggers  # --logger tensorboard,csv,wandb (none by default)
     log_lines: list[str]
     log: object
     t_start: float  # perf_counter at the start of this process's part of the run
@@ -120,6 +130,7 @@ class _Session:
             log(msg)
 
         torch.set_num_threads(train.threads)
+        configure_device(train, req.device, say)
         map_large_allocations()  # before the features and the model are allocated
         seed_everything(req.seed)
         corpus = ensure_corpus(req.corpus, train.corpus_size, say) if stream.uses_synthslu7 \
@@ -136,9 +147,6 @@ class _Session:
         ctx = StrategyContext(model, backbone.tokenizer, stream, train, req.device, say,
                               req.seed, req.progress)
         parts = info.build(strat_cfg, ctx)
-        template = make_template(model, backbone.tokenizer, train, req.device,
-                                 plugins=[*parts.plugins, TrimHeapEvery(50)],
-                                 progress=req.progress, n_experiences=len(stream.experiences))
         config = {"run": dataclasses.asdict(req), "train": dataclasses.asdict(train),
                   "strategy": dataclasses.asdict(strat_cfg), "corpus": str(corpus),
                   "stream_experiences": [list(e) for e in stream.experiences]}
@@ -148,8 +156,12 @@ class _Session:
             # changed is refused like any other config change
             config["prepared_data"] = {f"{s}/{split}": Path(loc[0]).name
                                        for (s, split), loc in sorted(locations.items())}
+        loggers = RunLoggers(req.loggers, run_dir, config)
+        template = make_template(model, backbone.tokenizer, train, req.device,
+                                 plugins=[*parts.plugins, TrimHeapEvery(50), loggers.plugin()],
+                                 progress=req.progress, n_experiences=len(stream.experiences))
         return cls(req, run_dir, train, stream, built, model, backbone.tokenizer, parts, template,
-                   config, count_parameters(model), lines, log, t_start)
+                   config, count_parameters(model), loggers, lines, log, t_start)
 
 
 @dataclass
@@ -186,6 +198,8 @@ def _start(s: _Session) -> _Progress:
                  "train_seconds": [], "eval_seconds": [], "updated_params": [],
                  "extra_state": [], "params_used": []}
         progress = _Progress(state, s.evaluate(), 0, 0.0, fingerprint)
+        for sub in s.subsets:  # R's row 0: the untrained model
+            s.loggers.log(f"R/{sub}", _score(sub, progress.baseline[sub]), 0)
     atomic_write_json(s.run_dir / "config.json", s.config)
     atomic_write_json(s.run_dir / "environment.json", environment(req.device))
     trainable = sum(p.numel() for p in s.model.parameters() if p.requires_grad)
@@ -239,6 +253,8 @@ def _train_experiences(s: _Session, p: _Progress) -> str | None:
                     f.write(json.dumps({"experience": i, "trained": list(s.stream.experiences[i]),
                                         "subset": sub, **res[sub]}, sort_keys=True) + "\n")
             state["score_rows"].append(row)
+            for sub, value in zip(s.subsets, row, strict=True):
+                s.loggers.log(f"R/{sub}", value, i + 1)
             state["extra_state"].append(s.parts.extra_state())
             state["params_used"].append({sub: _params_used(s, sub) for sub in s.subsets})
             s.say(f"exp {i + 1}/{n} {'+'.join(s.stream.experiences[i])}: "
@@ -257,7 +273,7 @@ def _train_experiences(s: _Session, p: _Progress) -> str | None:
     return None
 
 
-def _write_metrics(s: _Session, p: _Progress, complete: bool, reason: str | None) -> None:
+def _write_metrics(s: _Session, p: _Progress, complete: bool, reason: str | None) -> dict | None:
     from benchmark.evaluation.cl_metrics import cl_summary
 
     state, R = p.state, p.state["score_rows"]
@@ -285,6 +301,7 @@ def _write_metrics(s: _Session, p: _Progress, complete: bool, reason: str | None
         "wall_seconds": {"train": state["train_seconds"], "eval": state["eval_seconds"],
                          "total": p.elapsed_before + time.perf_counter() - s.t_start},
     })
+    return summary
 
 
 def _finish(s: _Session, p: _Progress, reason: str | None) -> Path:
@@ -297,7 +314,11 @@ def _finish(s: _Session, p: _Progress, reason: str | None) -> Path:
     accounting = M.accounting_of_state(strategy_state, [SUBSETS[sub] for sub in s.subsets])
     if accounting is not None:  # subnet, packnet: small enough to commit (model.pt is not)
         atomic_write_json(run_dir / "masks.json", accounting)
-    _write_metrics(s, p, complete=reason is None, reason=reason)
+    summary = _write_metrics(s, p, complete=reason is None, reason=reason)
+    if summary is not None:
+        for key in ("acc", "bwt", "fwt", "forgetting", "plasticity"):
+            if isinstance(summary.get(key), int | float):
+                s.loggers.log(f"summary/{key}", summary[key], len(p.state["score_rows"]))
     atomic_write_text(run_dir / "run.log", "\n".join(s.log_lines) + "\n")
     if reason:
         s.say(f"run incomplete ({reason}); partial results in {run_dir}")

@@ -53,3 +53,17 @@ def build_backbone_and_stream(train: TrainConfig, stream, corpus: Path | None, s
         else:
             backbone.model.set_cmvn(*load_stats(corpus))
     return backbone, built
+
+
+def configure_device(train: TrainConfig, device: str, say) -> None:
+    """CUDA only: TF32 matmuls and convolutions (tensor-core speed at close to fp32 accuracy on
+    Ampere and later), and fp16 autocast with a gradient scaler where the GPU lacks bf16 (the
+    run's config.json then says fp16). Nothing changes on CPU."""
+    if torch.device(device).type != "cuda":
+        return
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    if train.precision == "bf16" and not torch.cuda.is_bf16_supported():
+        train.precision = "fp16"
+        say(f"{torch.cuda.get_device_name(device)} has no bf16: precision=fp16 (autocast with "
+            "a gradient scaler) instead")

@@ -1,8 +1,10 @@
 """`benchmark sweep`: run a grid of strategies x seeds on one stream, then report it.
 
-Each run is a subprocess `python -m benchmark.cli run ... --no-progress` with
+Each cell is a subprocess `python -m benchmark.cli run ... --no-progress` with
 OMP_NUM_THREADS=1 and the override `threads=1` (so `--jobs N` uses about N cores), run by N
-local workers. A run whose metrics.json says complete=true is skipped; an incomplete one
+local workers, or as one SLURM job array through submitit (`executor`, see
+benchmark.runner.executors; the cell itself is benchmark.runner.cell.CellJob). A run whose
+metrics.json says complete=true is skipped; an incomplete one
 continues from its last finished experience with --resume when its strategy supports that and a
 checkpoint is there, else it is run again from scratch with --overwrite. A folder that holds a
 run made with other settings (config.json differs from the sweep's train/strategy config,
@@ -13,25 +15,28 @@ Training overrides (TrainConfig keys) go to every run; a strategy option (e.g. s
 goes only to the strategies that have it.
 
 Files: <out>/sweep-<stream>.log (one line per event, appended across sweeps),
-<out>/sweep_logs/<stream>/<strategy>_seed<N>.out (each run's console output), and the report
-of every complete run of the stream in <out>/report/<stream>/ (see benchmark.reporting.report).
+<out>/sweep_logs/<stream>/<strategy>_seed<N>.out (each run's console output) and .state.json
+(queued, running, done or failed: `benchmark sweep --status`), submitit's job folders in
+<out>/sweep_jobs/<stream>/, and the report of every complete run of the stream in
+<out>/report/<stream>/ (see benchmark.reporting.report).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
-import os
-import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.config import TrainConfig, profile_config
 from benchmark.errors import UserError
+from benchmark.runner.cell import CellJob, can_resume, run_status, write_state
+from benchmark.runner.executors import EXECUTORS, ClusterOptions, run_local, submit
+
+__all__ = ["Outcome", "SweepRequest", "can_resume", "overrides_for", "run_status", "sweep"]
 
 
 @dataclass
@@ -47,13 +52,17 @@ class SweepRequest:
     overrides: list[str] = dataclasses.field(default_factory=list)
     allow_dirty: bool = False  # runs into the reference results/ from a tree with changes
     allow_mixed: bool = False  # report runs of different code, config or threads together
+    executor: str = "local"  # local | slurm | submitit-local | submitit-debug
+    cluster: ClusterOptions = dataclasses.field(default_factory=ClusterOptions)
+    wait: bool = True  # slurm: wait for the array to end (and report), else return once queued
+    loggers: list[str] = dataclasses.field(default_factory=list)  # each run's --logger
 
 
 @dataclass
 class Outcome:
     strategy: str
     seed: int
-    status: str  # "skipped" | "done" | "failed"
+    status: str  # "skipped" | "done" | "failed" | "submitted" (slurm, not waiting)
     seconds: float = 0.0
     detail: str = ""
 
@@ -63,29 +72,6 @@ def results_root(req: SweepRequest) -> Path:
     if req.out:
         return Path(req.out)
     return Path("results") if req.profile == "default" else Path("results") / req.profile
-
-
-def can_resume(run_dir: Path) -> bool:
-    """An unfinished run whose strategy checkpoints all its state, with its checkpoint there."""
-    try:
-        m = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return bool(m.get("resumable")) and (run_dir / "checkpoint.pt").is_file()
-
-
-def run_status(run_dir: Path) -> tuple[str, str]:
-    """('complete' | 'incomplete' | 'missing', reason) of a run folder."""
-    mp = run_dir / "metrics.json"
-    if not mp.exists():
-        return "missing", ""
-    try:
-        m = json.loads(mp.read_text())
-    except (OSError, json.JSONDecodeError):
-        return "incomplete", "unreadable metrics.json"
-    if m.get("complete"):
-        return "complete", ""
-    return "incomplete", str(m.get("incomplete_reason") or "unknown")
 
 
 def config_differences(run_dir: Path, strategy: str, profile: str,
@@ -140,6 +126,9 @@ def validate(req: SweepRequest) -> None:
     profile_config(req.profile)
     if req.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {req.jobs}")
+    if req.executor not in EXECUTORS:
+        raise UserError(f"--executor must be one of {', '.join(EXECUTORS)}, got "
+                        f"{req.executor!r}")
     if not req.strategies or not req.seeds:
         raise UserError("give at least one strategy (--strategies) and one seed (--seeds)")
     used: set[str] = set()
@@ -181,12 +170,14 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
 
     user_threads = [o for o in req.overrides if o.startswith("threads=")]
     threads = user_threads[-1].split("=", 1)[1] if user_threads else "1"
-    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
 
-    def one(strategy: str, seed: int) -> Outcome:
+    def plan(strategy: str, seed: int) -> Outcome | CellJob:
+        """An Outcome for a cell that must not run (complete, or another experiment's
+        folder), else its job."""
         run_dir = run_dir_for(RunRequest(stream=req.stream, strategy=strategy, seed=seed,
                                          profile=req.profile, out=str(root)))
-        status, reason = run_status(run_dir)
+        status, _ = run_status(run_dir)
+        state = out_dir / f"{strategy}_seed{seed}.state.json"
         diffs = config_differences(run_dir, strategy, req.profile,
                                    [*req.overrides, f"threads={threads}"]) \
             if status != "missing" else []
@@ -194,44 +185,46 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
             detail = (f"{run_dir} holds a run with other settings ({'; '.join(diffs)}); "
                       "use another --out or delete that folder")
             note(f"FAILED {strategy} seed{seed}: {detail}")
+            write_state(state, "failed", error=detail)
             return Outcome(strategy, seed, "failed", detail=detail)
         if status == "complete":
             note(f"skip {strategy} seed{seed}: complete ({run_dir})")
+            write_state(state, "done", detail="complete")
             return Outcome(strategy, seed, "skipped", detail="complete")
         ov = [o for o in overrides_for(strategy, req.overrides) if not o.startswith("threads=")]
-        cmd = [sys.executable, "-m", "benchmark.cli", "run", "--stream", req.stream,
-               "--strategy", strategy, "--seed", str(seed), "--profile", req.profile,
-               "--device", req.device, "--out", str(root), "--no-progress"]
+        head = [sys.executable, "-m", "benchmark.cli", "run", "--stream", req.stream,
+                "--strategy", strategy, "--seed", str(seed), "--profile", req.profile,
+                "--device", req.device, "--out", str(root), "--no-progress"]
         if req.corpus:
-            cmd += ["--corpus", req.corpus]
+            head += ["--corpus", str(Path(req.corpus).resolve())]
         if req.allow_dirty:
-            cmd.append("--allow-dirty")
-        what = "start"
-        if status == "incomplete":
-            flag = "--resume" if can_resume(run_dir) else "--overwrite"
-            cmd.append(flag)
-            what = f"rerun (incomplete: {reason}) with {flag}"
-        cmd += [*ov, f"threads={threads}"]
-        console = out_dir / f"{strategy}_seed{seed}.out"
-        note(f"{what} {strategy} seed{seed}: {' '.join(cmd[1:])}")
-        t0 = time.perf_counter()
-        with open(console, "w") as f:
-            rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env,
-                                check=False).returncode
-        dt = time.perf_counter() - t0
-        if rc == 0:
-            note(f"done {strategy} seed{seed} in {dt:.1f} s -> {run_dir}")
-            return Outcome(strategy, seed, "done", dt)
-        tail = [ln for ln in console.read_text().splitlines() if ln.strip()][-1:] or [""]
-        note(f"FAILED {strategy} seed{seed} (exit {rc}, {dt:.1f} s): {tail[0]} "
-             f"[full output: {console}]")
-        return Outcome(strategy, seed, "failed", dt, tail[0])
+            head.append("--allow-dirty")
+        if req.loggers:
+            head += ["--logger", ",".join(req.loggers)]
+        return CellJob(strategy=strategy, seed=seed, run_dir=str(run_dir), head=head, tail=ov,
+                       threads=threads, console=str(out_dir / f"{strategy}_seed{seed}.out"),
+                       state_path=str(state), sweep_log=str(log_path))
 
     cells = [(s, seed) for seed in req.seeds for s in req.strategies]
     note(f"sweep {req.stream}: {len(req.strategies)} strategies x {len(req.seeds)} seeds, "
-         f"{req.jobs} job(s), profile {req.profile}, threads={threads}, out {root}")
-    with ThreadPoolExecutor(max_workers=req.jobs) as pool:
-        outcomes = list(pool.map(lambda c: one(*c), cells))
+         f"{req.jobs} job(s), profile {req.profile}, threads={threads}, out {root}"
+         + ("" if req.executor == "local" else f", executor {req.executor}"))
+    planned = [plan(*c) for c in cells]
+    jobs = [p for p in planned if isinstance(p, CellJob)]
+    if not jobs:
+        results = []
+    elif req.executor == "local":
+        results = run_local(jobs, req.jobs)
+    else:
+        results = submit(jobs, req.executor, root / "sweep_jobs" / stream_name, req.jobs,
+                         req.cluster, f"sweep-{stream_name}", req.wait, note)
+    ran = iter(results)
+    outcomes = [p if isinstance(p, Outcome) else Outcome(p.strategy, p.seed, *next(ran))
+                for p in planned]
+    if any(o.status == "submitted" for o in outcomes):
+        note(f"sweep {req.stream}: {len(jobs)} cells queued; follow them with `benchmark sweep "
+             f"--status {root}`, then report with `benchmark report {root / stream_name}`")
+        return outcomes, root / "report" / stream_name
     counts = {k: sum(o.status == k for o in outcomes) for k in ("done", "skipped", "failed")}
     note(f"sweep {req.stream} finished: {counts['done']} run, {counts['skipped']} skipped "
          f"(complete), {counts['failed']} failed")

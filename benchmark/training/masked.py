@@ -36,6 +36,7 @@ from avalanche.core import SupervisedPlugin
 
 from benchmark import masks as M
 from benchmark.tasks import SUBSETS, TASK_BY_INDEX, TASKS
+from benchmark.training.template import pin_memory_for
 
 
 def single_experience(dataset):
@@ -106,8 +107,9 @@ class MaskedTraining(SupervisedPlugin):
         ds = strategy.adapted_dataset
         sampler = TaskGroupedBatches(list(ds.targets_task_labels), strategy.train_mb_size,
                                      self.seed)
-        strategy.dataloader = torch.utils.data.DataLoader(ds, batch_sampler=sampler,
-                                                          collate_fn=ds.collate_fn)
+        strategy.dataloader = torch.utils.data.DataLoader(
+            ds, batch_sampler=sampler, collate_fn=ds.collate_fn,
+            pin_memory=pin_memory_for(strategy.device))
 
     def before_training_epoch(self, strategy, **kw):
         if self.frozen:  # no running statistics may drift either (none in our model; be safe)

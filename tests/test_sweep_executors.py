@@ -126,6 +126,16 @@ def test_slurm_submits_one_array_with_the_cluster_options(quick_corpus, tmp_path
         ("ewc", "queued", "4242_1"), ("naive", "queued", "4242_0"),
         ("subnet", "queued", "4242_2")]
     assert "3 queued" in format_states(rows)
+    # on a login node, SLURM's own view (sacct) joins in: a job it ended is a failed cell
+    sacct = tmp_path / "bin" / "sacct"
+    sacct.write_text("#!/bin/sh\necho 'JobID|State|NodeList'\necho '4242_0|RUNNING|node7'\n"
+                     "echo '4242_1|PENDING|'\necho '4242_2|CANCELLED by 1000|'\n")
+    sacct.chmod(stat.S_IRWXU)
+    rows = {r["strategy"]: r for r in cell_states(out)}
+    assert (rows["naive"]["state"], rows["naive"]["detail"]) == ("running", "SLURM: RUNNING")
+    assert (rows["ewc"]["state"], rows["ewc"]["detail"]) == ("queued", "SLURM: PENDING")
+    assert (rows["subnet"]["state"], rows["subnet"]["detail"]) == (
+        "failed", "SLURM: CANCELLED by 1000")
 
 
 def test_status_tells_a_stopped_cell_from_a_running_one(tmp_path):

@@ -4,13 +4,17 @@
 A run whose metrics.json says complete is done whatever its state file says. A cell recorded
 as running on this host whose run folder lock is free has no process behind it any more
 (killed, or its machine rebooted): it is shown as "stopped" (the same sweep command resumes
-it). On another host (a cluster node) the recorded state is shown as it is, with its job id.
+it). On another host (a cluster node) the recorded state is shown as it is, with its job id;
+where `sacct` is there (a SLURM login node), SLURM's own state of each queued or running job is
+shown too, and a job SLURM ended without the run ending (cancelled, timed out past its requeues,
+node failure, out of memory) is a failed cell.
 """
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -35,6 +39,24 @@ def _lock_is_free(run_dir: Path) -> bool:
         os.close(fd)
 
 
+def slurm_states(job_ids: list[str]) -> dict[str, str]:
+    """SLURM's state of each job (one `sacct` call, through submitit's watcher); {} without
+    sacct."""
+    if not job_ids or shutil.which("sacct") is None:
+        return {}
+    from submitit.slurm.slurm import SlurmInfoWatcher
+
+    watcher = SlurmInfoWatcher()
+    for job_id in job_ids:
+        watcher.register_job(job_id)
+    watcher.update()
+    return {j: watcher.get_state(j, mode="cache") for j in job_ids}
+
+
+ACTIVE = ("PENDING", "RUNNING", "REQUEUED", "COMPLETING", "CONFIGURING", "RESIZING",
+          "SUSPENDED", "PREEMPTED", "UNKNOWN")
+
+
 def _progress(run_dir: Path) -> str:
     try:
         m = json.loads((run_dir / "metrics.json").read_text())
@@ -51,14 +73,26 @@ def cell_states(root: str | Path) -> list[dict]:
     if not files:
         raise UserError(f"no sweep cells under {root}/sweep_logs; give the --out of a sweep")
     rows, here = [], socket.gethostname()
+    infos = {path: read_state(path) for path in files}
+    slurm = slurm_states([i["job_id"] for i in infos.values()
+                          if i and i.get("executor") == "slurm" and i.get("job_id")
+                          and i.get("state") in ("queued", "running")])
     for path in files:
         stream = path.parent.name
         strategy, _, seed = path.name.removesuffix(".state.json").rpartition("_seed")
-        info = read_state(path) or {"state": "unknown", "error": f"unreadable {path.name}"}
+        info = infos[path] or {"state": "unknown", "error": f"unreadable {path.name}"}
         run_dir = root / stream / strategy / f"seed{seed}"
         state, detail = info.get("state", "unknown"), info.get("error", "")
         if run_status(run_dir)[0] == "complete":
             state, detail = "done", ""
+        elif info.get("job_id") in slurm:
+            theirs = slurm[info["job_id"]]
+            if theirs.split()[0] not in ACTIVE:  # SLURM ended it, the run did not end
+                state, detail = "failed", f"SLURM: {theirs}"
+            else:
+                state = "running" if theirs == "RUNNING" else state
+                detail = " ".join(x for x in (f"SLURM: {theirs}", info.get("host", ""),
+                                              _progress(run_dir)) if x)
         elif state == "running":
             if info.get("host") == here and _lock_is_free(run_dir):
                 state, detail = "stopped", "no process holds the run; rerun the sweep to resume"

@@ -120,10 +120,19 @@ def _cluster_options(args):
             values = yaml.safe_load(Path(args.cluster_config).read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise UserError(f"--cluster-config {args.cluster_config}: {exc}") from exc
-        known = {f.name for f in dataclasses.fields(ClusterOptions)}
-        unknown = sorted(set(values) - known)
+        known = {f.name: f.type for f in dataclasses.fields(ClusterOptions)}
+        if not isinstance(values, dict):
+            raise UserError(f"--cluster-config {args.cluster_config}: expected key: value lines")
+        unknown = sorted(set(values) - set(known))
         if unknown:
             raise UserError(f"--cluster-config: unknown keys {unknown}; known: {sorted(known)}")
+        if isinstance(values.get("setup"), str):
+            values["setup"] = [values["setup"]]
+        for key, value in values.items():
+            want = {"int": int, "float | None": (int, float), "tuple[str, ...]": list}.get(
+                known[key], str)
+            if not isinstance(value, want) or isinstance(value, bool):
+                raise UserError(f"--cluster-config: {key} must be {known[key]}, got {value!r}")
     for key in ("partition", "time_min", "gpus", "cpus", "mem_gb", "account", "qos",
                 "constraint"):
         if getattr(args, key) is not None:
@@ -235,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="show each cell of the sweeps in DIR (queued, running, done, failed)")
     sw.add_argument("--executor", default="local",
                     help="local | slurm (one job array through submitit) | submitit-local | "
-                         "submitit-debug (submitit's own executors, no cluster)")
+                         "submitit-debug (submitit's own executors, no cluster; "
+                         "submitit-local starts every cell at once)")
     sw.add_argument("--wait", action=argparse.BooleanOptionalAction, default=None,
                     help="wait for the cells to end, then report (default: yes, except slurm)")
     cl = sw.add_argument_group("cluster (--executor slurm; flags win over --cluster-config)")

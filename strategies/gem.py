@@ -9,7 +9,7 @@ What differs from the plugin, and why (its constraints and QP are kept):
 - Cost. Its g_k is an fp32 forward+backward over k's WHOLE memory per step (6 x 32 utterances per
   16-utterance step at seven_task's end; no default-profile run finished). Here g_k is estimated
   per step on a fresh random `sample_size` of k's memory (A-GEM's estimator, per experience as
-  GEM's constraints need; 0 = whole memory) under the template's precision (bf16 on Whisper).
+  GEM needs; 0 = whole memory) in the run's precision (bf16 on Whisper; fp32 for fp16 runs).
 - It copies G (experiences x parameters) to float64 numpy per projection (1.9 GB at 6 x 39 M).
   Here G G^T and G g are float32 products, only the t-variable QP is float64, and G holds only
   trainable parameters (a frozen one's zero column changes no dot product).
@@ -63,7 +63,7 @@ class SampledGEM(GEMPlugin):
                 items = [items[i] for i in torch.randperm(len(items))[:self.sample_size]]
             x, y, t = (v.to(strategy.device) for v in collate(items))
             strategy.optimizer.zero_grad()
-            with autocast(strategy.device, strategy.precision):
+            with autocast(strategy.device, strategy.precision.replace("fp16", "fp32")):
                 loss = strategy._criterion(avalanche_forward(strategy.model, x, t), y)
             loss.backward()
             rows.append(_flat_grad(self.params))
@@ -75,7 +75,7 @@ class SampledGEM(GEMPlugin):
             return
         g = _flat_grad(self.params)
         Gg = self.G @ g
-        if not (Gg < 0).any():
+        if not (Gg < 0).any() or not torch.isfinite(g).all():  # fp16: the scaler skips the step
             return
         t = len(self.memory)  # the plugin's solve_quadprog, with float32 products
         P = (self.G @ self.G.T).double().cpu().numpy()

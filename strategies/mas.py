@@ -20,6 +20,7 @@ from avalanche.training.plugins import MASPlugin
 from avalanche.training.utils import ParamData, zerolike_params_dict
 from torch.utils.data import DataLoader
 
+from benchmark.training.template import pin_memory_for
 from strategies import StrategyContext, StrategyParts, register_strategy
 
 
@@ -37,7 +38,8 @@ class DecoderMAS(MASPlugin):
         model, crit = strategy.model, strategy._criterion
         importance = dict(zerolike_params_dict(model))
         data = strategy.experience.dataset
-        loader = DataLoader(data, batch_size=strategy.train_mb_size, collate_fn=data.collate_fn)
+        loader = DataLoader(data, batch_size=strategy.train_mb_size, collate_fn=data.collate_fn,
+                            pin_memory=pin_memory_for(strategy.device))
         model.train()
         for x, y, _t in loader:
             x, y = x.to(strategy.device), y.to(strategy.device)

@@ -87,8 +87,19 @@ def test_fp16_trains_through_a_gradient_scaler(quick_corpus, tmp_path, monkeypat
     assert cfg["train"]["precision"] == "fp16"
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["complete"] and all(math.isfinite(v) for row in m["score"]["R"] for v in row)
-    assert len(scales) == 6 and all(s > 0 for s in scales)  # every step went through it
-    assert m["params"]["updated_per_experience"][0] > 0  # and the weights moved
+    assert len(scales) == 6  # every step went through the scaler
+    assert json.loads((run_dir / "environment.json").read_text())["precision_used"] == "fp16"
+    assert all(n > 0 for n in m["params"]["updated_per_experience"])  # and the weights moved
+
+
+@pytest.mark.parametrize("strategy", ["si", "gem"])
+def test_fp16_with_strategies_that_read_gradients(quick_corpus, tmp_path, strategy):
+    """SI multiplies gradients by the weight change and GEM projects them: under fp16 they
+    must see unscaled, finite gradients (a skipped step's are zeroed)."""
+    run_dir = run(_req(quick_corpus, tmp_path, strategy,
+                       overrides=[*FAST, "precision=fp16"]), log=lambda *a: None)
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["complete"] and all(math.isfinite(v) for row in m["score"]["R"] for v in row)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -98,7 +109,42 @@ def test_cuda_run_uses_tf32_half_precision_and_pinned_loaders(quick_corpus, tmp_
                                                                           "precision=bf16"]),
                   log=lines.append)
     assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
-    cfg = json.loads((run_dir / "config.json").read_text())
-    expected = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    assert cfg["train"]["precision"] == expected
+    assert json.loads((run_dir / "config.json").read_text())["train"]["precision"] == "bf16"
+    env = json.loads((run_dir / "environment.json").read_text())
+    native = torch.cuda.is_bf16_supported(including_emulation=False)
+    assert env["precision_used"] == ("bf16" if native else "fp16") and env["tf32"] is True
     assert json.loads((run_dir / "metrics.json").read_text())["complete"]
+
+
+def test_resume_continues_the_logs_and_overwrite_replaces_them(quick_corpus, tmp_path,
+                                                               monkeypatch):
+    """A copy of the run folder right after experience 1's checkpoint, plus lines that the
+    killed process logged after it, resumes to exactly the uninterrupted run's scalars.csv;
+    --overwrite starts the logs afresh."""
+    import shutil
+
+    from benchmark.runner import checkpoint
+
+    real_save, copies = checkpoint.atomic_torch_save, {}
+
+    def save_and_copy(path, obj):
+        real_save(path, obj)
+        if path.name == "checkpoint.pt" and obj["completed"] == 1:
+            dst = tmp_path / "copy" / "three_task" / "naive" / "seed0"
+            shutil.copytree(path.parent, dst, ignore=shutil.ignore_patterns(".lock"))
+            copies[1] = dst
+
+    monkeypatch.setattr(checkpoint, "atomic_torch_save", save_and_copy)
+    ref_dir = run(_req(quick_corpus, tmp_path / "ref", loggers=["csv", "tensorboard"]),
+                  log=lambda *a: None)
+    monkeypatch.setattr(checkpoint, "atomic_torch_save", real_save)
+    reference = (ref_dir / "scalars.csv").read_text()
+    with open(copies[1] / "scalars.csv", "a") as f:  # what the killed process logged later
+        f.write("train/loss,2,9.99\ntrain/lr,2,0.001\nR/er,2,12.5\n")
+    run(_req(quick_corpus, tmp_path / "copy", loggers=["csv", "tensorboard"], resume=True),
+        log=lambda *a: None)
+    assert (copies[1] / "scalars.csv").read_text() == reference
+    run(_req(quick_corpus, tmp_path / "ref", loggers=["csv"], overwrite=True),
+        log=lambda *a: None)
+    assert (ref_dir / "scalars.csv").read_text() == reference
+    assert not (ref_dir / "tensorboard").exists()  # the earlier run's logs went with it

@@ -40,6 +40,9 @@ def test_submitit_executors_run_the_cells(quick_corpus, tmp_path, executor):
     log = (tmp_path / "sweep-three_task.log").read_text()
     assert f"queued naive seed0 as {executor} job" in log and "done naive seed0" in log
     assert any((tmp_path / "sweep_jobs" / "three_task").iterdir())  # submitit's job folder
+    state = json.loads((tmp_path / "sweep_logs" / "three_task" / "naive_seed0.state.json")
+                       .read_text())  # what the job itself wrote, not inferred from the run
+    assert (state["state"], state["executor"]) == ("done", executor) and state["job_id"]
     [row] = cell_states(tmp_path)
     assert (row["strategy"], row["seed"], row["state"]) == ("naive", 0, "done")
     # a second sweep skips the finished cell without submitting anything
@@ -136,6 +139,12 @@ def test_slurm_submits_one_array_with_the_cluster_options(quick_corpus, tmp_path
     assert (rows["ewc"]["state"], rows["ewc"]["detail"]) == ("queued", "SLURM: PENDING")
     assert (rows["subnet"]["state"], rows["subnet"]["detail"]) == (
         "failed", "SLURM: CANCELLED by 1000")
+    # sweeping again submits only the cell SLURM no longer has
+    outcomes, _ = sweep(req, log=lambda *a: None)
+    assert [(o.strategy, o.status) for o in outcomes] == [
+        ("naive", "skipped"), ("ewc", "skipped"), ("subnet", "submitted")]
+    assert "already queued as SLURM job 4242_1 (PENDING)" in outcomes[1].detail
+    assert "#SBATCH --array" not in record.read_text()  # one cell: a plain job, not an array
 
 
 def test_status_tells_a_stopped_cell_from_a_running_one(tmp_path):
@@ -179,3 +188,15 @@ def test_cluster_options_from_a_file_and_flags(tmp_path):
     cfg.write_text("partition: gpu\ngpu: 1\n")
     with pytest.raises(UserError, match=r"unknown keys \['gpu'\]"):
         _cluster_options(build_parser().parse_args(["sweep", "--cluster-config", str(cfg)]))
+
+
+def test_a_cell_whose_run_is_held_is_not_started_twice(quick_corpus, tmp_path):
+    from benchmark.runner.layout import RunLock
+
+    run_dir = tmp_path / "three_task" / "naive" / "seed0"
+    run_dir.mkdir(parents=True)
+    with RunLock(run_dir):  # e.g. a run an earlier sweep started, still going
+        outcomes, _ = sweep(_req(tmp_path, quick_corpus, "local"), log=lambda *a: None)
+    assert [(o.status, o.detail) for o in outcomes] == [
+        ("skipped", f"already running (pid {os.getpid()})")]
+    assert not (run_dir / "metrics.json").exists()

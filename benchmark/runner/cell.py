@@ -53,11 +53,33 @@ def can_resume(run_dir: Path) -> bool:
     return bool(m.get("resumable")) and (run_dir / "checkpoint.pt").is_file()
 
 
-def write_state(path: Path, state: str, **info) -> None:
-    """Record a cell's state (atomic: --status may read it at any moment)."""
-    old = read_state(path) or {}
+def write_state(path: Path, state: str, fresh: bool = False, **info) -> None:
+    """Record a cell's state (atomic: --status may read it at any moment). The executor and
+    job id of the current submission are kept, unless `fresh` (a new sweep plans the cell)."""
+    old = {} if fresh else read_state(path) or {}
     keep = {k: old[k] for k in ("executor", "job_id", "submitted") if k in old}
     atomic_write_json(path, {**keep, **info, "state": state, "updated": time.time()})
+
+
+def add_to_state(path: Path, **info) -> None:
+    """Add keys (the job id once submitted) without touching the state, which the job itself
+    may already have moved on. (Read-modify-write: a job that starts within these
+    microseconds may lose its "running" to "queued" until its next write.)"""
+    old = read_state(path) or {"state": "queued"}
+    atomic_write_json(path, {**old, **info})
+
+
+def holder_pid(run_dir: Path) -> int | None:
+    """The pid of the live process on this host that holds the run's lock, else None. Read
+    from the lock file, not by locking it (a probe lock could make a starting run fail)."""
+    try:
+        pid = int((run_dir / ".lock").read_text().strip() or 0)
+        if pid > 0:
+            os.kill(pid, 0)
+            return pid
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def read_state(path: Path) -> dict | None:
@@ -84,8 +106,8 @@ class CellJob(Checkpointable):
 
     def note(self, msg: str) -> None:
         line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}\n"
-        with open(self.sweep_log, "a") as f:  # one short append per line: safe across jobs
-            f.write(line)
+        with open(self.sweep_log, "a") as f:  # one short O_APPEND write per line (on NFS,
+            f.write(line)                       # lines of concurrent jobs may interleave)
         print(line, end="", flush=True)  # the sweep's console, or the cluster job's log
 
     def __call__(self) -> tuple[str, float, str]:
@@ -113,6 +135,11 @@ class CellJob(Checkpointable):
             rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env,
                                 check=False).returncode
         dt = time.perf_counter() - t0
+        if rc < 0:  # killed (preemption, timeout, kill): a requeued job or a rerun resumes it
+            detail = f"killed by signal {-rc}"
+            self.note(f"STOPPED {self.strategy} seed{self.seed} ({detail}, {dt:.1f} s)")
+            write_state(state, "stopped", seconds=dt, error=detail)
+            return "failed", dt, detail
         if rc == 0:
             self.note(f"done {self.strategy} seed{self.seed} in {dt:.1f} s -> {run_dir}")
             write_state(state, "done", seconds=dt)

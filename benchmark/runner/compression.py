@@ -67,7 +67,7 @@ def dense_control(model, make_template, exp, score, rounds: int, round_epochs: i
 def run_compression(req: CompressionRequest, log=print) -> Path:
     from benchmark.evaluation.evaluate import evaluate_task
     from benchmark.evaluation.scores import primary_metric
-    from benchmark.training.template import make_template
+    from benchmark.training.template import make_template, pin_memory_for
 
     t_start = time.perf_counter()
     train = profile_config(req.profile)
@@ -100,7 +100,8 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
         spec = TASKS[SUBSETS[subset]]
         loader = torch.utils.data.DataLoader(built.test_sets[subset],
                                              batch_size=train.eval_batch_size,
-                                             sampler=built.test_order[subset], collate_fn=collate)
+                                             sampler=built.test_order[subset], collate_fn=collate,
+                                             pin_memory=pin_memory_for(req.device))
         return evaluate_task(m, tokenizer, spec, loader, req.device,
                              precision=train.precision).metrics
 

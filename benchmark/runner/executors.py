@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.errors import UserError
-from benchmark.runner.cell import CellJob, write_state
+from benchmark.runner.cell import CellJob, add_to_state, write_state
 
 EXECUTORS = ("local", "slurm", "submitit-local", "submitit-debug")
 
@@ -77,8 +77,7 @@ def submit(jobs: list[CellJob], executor: str, folder: Path, workers: int,
     with ex.batch():  # one array: one sbatch for every cell
         handles = [ex.submit(job) for job in jobs]
     for job, handle in zip(jobs, handles, strict=True):
-        write_state(Path(job.state_path), "queued", executor=executor, job_id=handle.job_id,
-                    submitted=time.time())
+        add_to_state(Path(job.state_path), job_id=handle.job_id, submitted=time.time())
         note(f"queued {job.strategy} seed{job.seed} as {executor} job {handle.job_id}")
     if not wait:
         return [("submitted", 0.0, h.job_id) for h in handles]

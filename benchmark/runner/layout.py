@@ -103,7 +103,9 @@ class RunLock:
         return self
 
     def __exit__(self, *exc):
-        # the file stays: unlinking it would let a waiter lock a file nobody else sees
+        # the file stays (unlinking it would let a waiter lock a file nobody else sees); the
+        # pid goes, so that `sweep --status` does not take a finished holder for a live one
+        os.ftruncate(self.fd, 0)
         os.close(self.fd)
         self.fd = None
 

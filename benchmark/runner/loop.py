@@ -66,9 +66,12 @@ def run(req: RunRequest, log=print) -> Path:
         try:
             progress = _start(session)
             reason = _train_experiences(session, progress)
-            return _finish(session, progress, reason)
-        finally:
-            session.loggers.close()
+            done = _finish(session, progress, reason)
+        except BaseException:
+            session.loggers.close(complete=False)
+            raise
+        session.loggers.close(complete=True)
+        return done
 
 
 def _finish_complete_run(run_dir: Path, log) -> Path:
@@ -130,7 +133,7 @@ class _Session:
             log(msg)
 
         torch.set_num_threads(train.threads)
-        configure_device(train, req.device, say)
+        requested, train = train, configure_device(train, req.device, say)
         map_large_allocations()  # before the features and the model are allocated
         seed_everything(req.seed)
         corpus = ensure_corpus(req.corpus, train.corpus_size, say) if stream.uses_synthslu7 \
@@ -147,7 +150,7 @@ class _Session:
         ctx = StrategyContext(model, backbone.tokenizer, stream, train, req.device, say,
                               req.seed, req.progress)
         parts = info.build(strat_cfg, ctx)
-        config = {"run": dataclasses.asdict(req), "train": dataclasses.asdict(train),
+        config = {"run": dataclasses.asdict(req), "train": dataclasses.asdict(requested),
                   "strategy": dataclasses.asdict(strat_cfg), "corpus": str(corpus),
                   "stream_experiences": [list(e) for e in stream.experiences]}
         if stream.sources:
@@ -187,6 +190,7 @@ def _start(s: _Session) -> _Progress:
         progress = _Progress(ckpt["state"], ckpt["baseline"], int(ckpt["completed"]),
                              float(ckpt["elapsed"]), fingerprint)
         truncate_evals(s.run_dir / "evals.jsonl", progress.start)
+        s.loggers.start(resume=(progress.start, s.template.clock.train_iterations))
         s.say(f"resuming {s.run_dir} after experience {progress.start}/"
               f"{len(s.stream.experiences)}")
     else:
@@ -198,10 +202,13 @@ def _start(s: _Session) -> _Progress:
                  "train_seconds": [], "eval_seconds": [], "updated_params": [],
                  "extra_state": [], "params_used": []}
         progress = _Progress(state, s.evaluate(), 0, 0.0, fingerprint)
+        s.loggers.start(resume=None)
         for sub in s.subsets:  # R's row 0: the untrained model
             s.loggers.log(f"R/{sub}", _score(sub, progress.baseline[sub]), 0)
     atomic_write_json(s.run_dir / "config.json", s.config)
-    atomic_write_json(s.run_dir / "environment.json", environment(req.device))
+    atomic_write_json(s.run_dir / "environment.json",
+                      {**environment(req.device), "precision_used": s.train.precision,
+                       "tf32": torch.device(req.device).type == "cuda"})
     trainable = sum(p.numel() for p in s.model.parameters() if p.requires_grad)
     s.say(f"run {Path(req.stream).stem}/{req.strategy}/seed{req.seed} profile={req.profile}: "
           f"{len(s.stream.experiences)} experiences, train sizes {s.built.train_sizes}, "

@@ -1,6 +1,7 @@
 """What a run (or a compression study) starts from: seeds, the corpus, the model and its stream."""
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -55,15 +56,20 @@ def build_backbone_and_stream(train: TrainConfig, stream, corpus: Path | None, s
     return backbone, built
 
 
-def configure_device(train: TrainConfig, device: str, say) -> None:
-    """CUDA only: TF32 matmuls and convolutions (tensor-core speed at close to fp32 accuracy on
-    Ampere and later), and fp16 autocast with a gradient scaler where the GPU lacks bf16 (the
-    run's config.json then says fp16). Nothing changes on CPU."""
+def configure_device(train: TrainConfig, device: str, say) -> TrainConfig:
+    """The schedule as this device runs it. CUDA only: TF32 matmuls and convolutions
+    (tensor-core speed at close to fp32 accuracy on Ampere and later), and fp16 autocast with a
+    gradient scaler where the GPU has no native bf16 (torch would emulate it, slowly). The
+    requested precision stays in config.json (and the resume fingerprint, so a requeue onto
+    another GPU model still resumes); environment.json records the one used."""
     if torch.device(device).type != "cuda":
-        return
+        return train
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
-    if train.precision == "bf16" and not torch.cuda.is_bf16_supported():
-        train.precision = "fp16"
-        say(f"{torch.cuda.get_device_name(device)} has no bf16: precision=fp16 (autocast with "
-            "a gradient scaler) instead")
+    with torch.cuda.device(torch.device(device)):
+        native_bf16 = torch.cuda.is_bf16_supported(including_emulation=False)
+    if train.precision == "bf16" and not native_bf16:
+        say(f"{torch.cuda.get_device_name(device)} has no native bf16: precision=fp16 "
+            "(autocast with a gradient scaler) instead")
+        return dataclasses.replace(train, precision="fp16")
+    return train

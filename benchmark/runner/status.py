@@ -2,7 +2,7 @@
 (benchmark.runner.cell) checked against the run folders themselves.
 
 A run whose metrics.json says complete is done whatever its state file says. A cell recorded
-as running on this host whose run folder lock is free has no process behind it any more
+as running on this host whose run lock names no live process has no process behind it any more
 (killed, or its machine rebooted): it is shown as "stopped" (the same sweep command resumes
 it). On another host (a cluster node) the recorded state is shown as it is, with its job id;
 where `sacct` is there (a SLURM login node), SLURM's own state of each queued or running job is
@@ -11,32 +11,14 @@ node failure, out of memory) is a failed cell.
 """
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import shutil
 import socket
 import time
 from pathlib import Path
 
 from benchmark.errors import UserError
-from benchmark.runner.cell import read_state, run_status
-
-
-def _lock_is_free(run_dir: Path) -> bool:
-    path = run_dir / ".lock"
-    if not path.exists():
-        return True
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return True
-    finally:
-        os.close(fd)
+from benchmark.runner.cell import holder_pid, read_state, run_status
 
 
 def slurm_states(job_ids: list[str]) -> dict[str, str]:
@@ -53,8 +35,9 @@ def slurm_states(job_ids: list[str]) -> dict[str, str]:
     return {j: watcher.get_state(j, mode="cache") for j in job_ids}
 
 
-ACTIVE = ("PENDING", "RUNNING", "REQUEUED", "COMPLETING", "CONFIGURING", "RESIZING",
-          "SUSPENDED", "PREEMPTED", "UNKNOWN")
+ACTIVE = ("PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "COMPLETING",
+          "CONFIGURING", "RESIZING", "SUSPENDED", "PREEMPTED", "STOPPED", "SIGNALING",
+          "STAGE_OUT", "UNKNOWN")
 
 
 def _progress(run_dir: Path) -> str:
@@ -94,7 +77,7 @@ def cell_states(root: str | Path) -> list[dict]:
                 detail = " ".join(x for x in (f"SLURM: {theirs}", info.get("host", ""),
                                               _progress(run_dir)) if x)
         elif state == "running":
-            if info.get("host") == here and _lock_is_free(run_dir):
+            if info.get("host") == here and holder_pid(run_dir) is None:
                 state, detail = "stopped", "no process holds the run; rerun the sweep to resume"
             else:
                 detail = " ".join(x for x in (info.get("host", ""), _progress(run_dir)) if x)

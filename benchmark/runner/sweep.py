@@ -33,7 +33,14 @@ from pathlib import Path
 
 from benchmark.config import TrainConfig, profile_config
 from benchmark.errors import UserError
-from benchmark.runner.cell import CellJob, can_resume, run_status, write_state
+from benchmark.runner.cell import (
+    CellJob,
+    can_resume,
+    holder_pid,
+    read_state,
+    run_status,
+    write_state,
+)
 from benchmark.runner.executors import EXECUTORS, ClusterOptions, run_local, submit
 
 __all__ = ["Outcome", "SweepRequest", "can_resume", "overrides_for", "run_status", "sweep"]
@@ -126,9 +133,16 @@ def validate(req: SweepRequest) -> None:
     profile_config(req.profile)
     if req.jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {req.jobs}")
+    if "wandb" in req.loggers:  # before any job starts, not in each one
+        from benchmark.runner.loggers import import_wandb
+
+        import_wandb()
     if req.executor not in EXECUTORS:
         raise UserError(f"--executor must be one of {', '.join(EXECUTORS)}, got "
                         f"{req.executor!r}")
+    if req.executor == "submitit-debug" and not req.wait:
+        raise UserError("--executor submitit-debug runs the cells in this process while it "
+                        "waits for them; drop --no-wait")
     if not req.strategies or not req.seeds:
         raise UserError("give at least one strategy (--strategies) and one seed (--seeds)")
     used: set[str] = set()
@@ -143,6 +157,23 @@ def validate(req: SweepRequest) -> None:
         if o not in used:
             raise UserError(f"override '{o}' applies to none of the strategies "
                             f"{','.join(req.strategies)}; see `benchmark list strategies`")
+
+
+def _still_busy(state_path: Path, run_dir: Path) -> str:
+    """Why an earlier submission still owns this cell ('' if none): a process on this host
+    holds its run, or SLURM still has its job (queued or running)."""
+    pid = holder_pid(run_dir)
+    if pid is not None:
+        return f"already running (pid {pid})"
+    info = read_state(state_path) or {}
+    if info.get("executor") == "slurm" and info.get("state") in ("queued", "running") \
+            and info.get("job_id"):
+        from benchmark.runner.status import ACTIVE, slurm_states
+
+        theirs = slurm_states([info["job_id"]]).get(info["job_id"], "")
+        if theirs and theirs.split(" ")[0] in ACTIVE and theirs != "UNKNOWN":
+            return f"already {info['state']} as SLURM job {info['job_id']} ({theirs})"
+    return ""
 
 
 def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
@@ -185,14 +216,21 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
             detail = (f"{run_dir} holds a run with other settings ({'; '.join(diffs)}); "
                       "use another --out or delete that folder")
             note(f"FAILED {strategy} seed{seed}: {detail}")
-            write_state(state, "failed", error=detail)
+            write_state(state, "failed", fresh=True, error=detail)
             return Outcome(strategy, seed, "failed", detail=detail)
         if status == "complete":
             note(f"skip {strategy} seed{seed}: complete ({run_dir})")
-            write_state(state, "done", detail="complete")
+            write_state(state, "done", fresh=True, detail="complete")
             return Outcome(strategy, seed, "skipped", detail="complete")
+        busy = _still_busy(state, run_dir)
+        if busy:  # an earlier sweep's job has it: a second one would fight it for the run
+            note(f"skip {strategy} seed{seed}: {busy}")
+            return Outcome(strategy, seed, "skipped", detail=busy)
         ov = [o for o in overrides_for(strategy, req.overrides) if not o.startswith("threads=")]
-        head = [sys.executable, "-m", "benchmark.cli", "run", "--stream", req.stream,
+        stream = req.stream  # a stream file: by absolute path, for jobs that start elsewhere
+        if Path(stream).suffix in (".yaml", ".yml", ".toml"):
+            stream = str(Path(stream).resolve())
+        head = [sys.executable, "-m", "benchmark.cli", "run", "--stream", stream,
                 "--strategy", strategy, "--seed", str(seed), "--profile", req.profile,
                 "--device", req.device, "--out", str(root), "--no-progress"]
         if req.corpus:
@@ -201,6 +239,7 @@ def sweep(req: SweepRequest, log=print) -> tuple[list[Outcome], Path]:
             head.append("--allow-dirty")
         if req.loggers:
             head += ["--logger", ",".join(req.loggers)]
+        write_state(state, "queued", fresh=True, executor=req.executor)
         return CellJob(strategy=strategy, seed=seed, run_dir=str(run_dir), head=head, tail=ov,
                        threads=threads, console=str(out_dir / f"{strategy}_seed{seed}.out"),
                        state_path=str(state), sweep_log=str(log_path))

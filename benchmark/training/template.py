@@ -21,14 +21,14 @@ What differs from the parent, and why:
   random batches of SynthSLU-7 (0.9-4 s) were ~30 % padding. Strategies that bring their own
   loader (replay, subnet, packnet) keep it.
 - `forward` and `criterion` run under `autocast(device, precision)` (bf16 by default for
-  Whisper: 1.19 s instead of 1.73 s per step on the 2-core CPU). Plugins that run their own
-  forward pass (EWC, MAS, LwF, GEM) do so in fp32, which is slower but exact.
-- precision="fp16" (GPUs without bf16) adds a gradient scaler: the loss is scaled before
-  `backward`, gradients are unscaled before clipping, and a step with inf/NaN gradients is
-  skipped. Plugins that read gradients after `backward` (masks, A-GEM, GEM) see them scaled;
-  masking and A-GEM's projection are scale-invariant, GEM's margin is not (it applies to the
-  scaled gradient). The scaler is fresh per experience, like the optimizer, so a resumed run
-  (which starts at an experience boundary) is exact.
+  Whisper: 1.19 s instead of 1.73 s per step on the 2-core CPU). EWC's and MAS's importance
+  passes run in fp32; LwF's teacher and GEM's memory passes under the run's precision.
+- precision="fp16" (GPUs without bf16) adds a gradient scaler: the loss is scaled for
+  `backward`, and the gradients are unscaled right after it, so plugins that read them
+  (masks, A-GEM, GEM, SI) see true gradients. A step whose gradients hold inf/NaN is skipped
+  and its gradients are zeroed (SI multiplies them by the weight change). The scaler is fresh
+  per experience, like the optimizer, so a resumed run (which starts at an experience
+  boundary) is exact.
 - The default Avalanche evaluator (accuracy on logits) is replaced by a silent one: evaluation
   decodes text and is done by `benchmark.runner` after each experience.
 """
@@ -143,16 +143,18 @@ class SLUTemplate(SupervisedTemplate):
             super().backward()
         else:
             self.scaler.scale(self.loss).backward(retain_graph=self.retain_graph)
+            self.scaler.unscale_(self.optimizer)  # after_backward plugins see true gradients
 
     def optimizer_step(self):
-        if self.scaler is not None:
-            self.scaler.unscale_(self.optimizer)  # clip the true gradient norm
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
         if self.scaler is None:
             self.optimizer.step()
         else:
-            self.scaler.step(self.optimizer)  # skipped when the gradients hold inf/NaN
+            scale = self.scaler.get_scale()
+            self.scaler.step(self.optimizer)  # skipped when the gradients held inf/NaN
             self.scaler.update()
+            if self.scaler.get_scale() < scale:  # skipped: no plugin may use these gradients
+                self.optimizer.zero_grad(set_to_none=False)
         if self.scheduler is not None:
             self.scheduler.step()
 

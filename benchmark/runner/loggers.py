@@ -21,6 +21,7 @@ points stay, followed by the resumed ones.
 from __future__ import annotations
 
 import csv
+import secrets
 import shutil
 from pathlib import Path
 
@@ -87,7 +88,7 @@ class WandbSink:
         if resume and id_file.exists():
             run_id, how = id_file.read_text().strip(), "must"
         else:
-            run_id, how = wandb.util.generate_id(), None
+            run_id, how = secrets.token_hex(8), None  # W&B ids: [a-z0-9]
             id_file.write_text(run_id + "\n")
         self.run = wandb.init(
             project="slu-cl-benchmark", dir=str(run_dir), config=config, id=run_id, resume=how,

@@ -1,0 +1,48 @@
+"""The committed reference runs come from one code state: the commit results/README.md names,
+a clean tree, one thread per run, the default profile and a complete run. The set is made across
+sessions and lands run by run, so this guards every folder that is added."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+# Folders of suite 0.1 that results/README.md labels as stale, never aggregated.
+NOT_REFERENCE = {"ablation_conformer", "quick"}
+
+
+def reference_commit() -> str:
+    text = (RESULTS / "README.md").read_text()
+    found = re.search(r"reference commit is `([0-9a-f]{7,40})`", text)
+    assert found, "results/README.md must name the reference commit"
+    return found.group(1)
+
+
+def reference_runs() -> list[Path]:
+    runs = []
+    for env in RESULTS.rglob("environment.json"):
+        if env.relative_to(RESULTS).parts[0] not in NOT_REFERENCE:
+            runs.append(env.parent)
+    return sorted(runs)
+
+
+def test_every_reference_run_is_at_the_reference_commit_clean_and_single_threaded():
+    commit = reference_commit()
+    for run in reference_runs():
+        env = json.loads((run / "environment.json").read_text())
+        where = run.relative_to(RESULTS)
+        assert env["code"]["commit"].startswith(commit), f"{where}: made at another commit"
+        assert env["code"]["dirty"] is False, f"{where}: made from a dirty tree"
+        assert env["torch_threads"] == 1, f"{where}: threads={env['torch_threads']}"
+        config = json.loads((run / "config.json").read_text())
+        assert config["run"]["profile"] == "default", f"{where}: profile {config['run']['profile']}"
+        if (run / "metrics.json").exists():
+            assert json.loads((run / "metrics.json").read_text())["complete"], \
+                f"{where}: an incomplete run was committed"
+
+
+def test_the_reference_runs_share_one_source_hash():
+    hashes = {json.loads((r / "environment.json").read_text())["code"]["source_sha256"]
+              for r in reference_runs()}
+    assert len(hashes) <= 1, f"reference runs from {len(hashes)} different package sources"

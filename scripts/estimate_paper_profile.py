@@ -11,8 +11,9 @@ One forward + backward runs on the CPU and is measured in ways that do not depen
   once, parameters excluded; autocast's bf16 weight copies included), which a GPU holds
   between forward and backward (CPU kernels: CUDA's fused attention may save a little less);
 - static memory: fp32 weights, gradients of the trainable ones, AdamW's two moments.
-Time per experience (the profile's 750 steps: 8,000 utterances x 3 epochs / 32) is given as a
-floor at the GPU's dense bf16 peak only: real utilisation is unmeasured.
+Time per experience (the profile's steps: its corpus size's train utterances per task x epochs /
+batch size, 750 today) is given as a floor at the GPU's dense bf16 peak only: real utilisation is
+unmeasured.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmark.config import profile_config
+from benchmark.data.build import SIZES
 from benchmark.models.whisper.checkpoints import embedded_model_dir
 from benchmark.models.whisper.model import WhisperSLU
 from benchmark.models.whisper.tokenizer import WhisperTaskTokenizer
@@ -31,7 +34,9 @@ from benchmark.training.template import autocast
 
 # OpenAI's published shapes (d_model, layers per side, heads).
 SHAPES = {"tiny": (384, 4, 6), "small": (768, 12, 12), "medium": (1024, 24, 16)}
-STEPS_PER_EXPERIENCE = 8000 * 3 // 32  # the paper profile: large corpus, 3 epochs, batch 32
+PAPER = profile_config("paper")
+# One experience of the paper profile: one task's train split, `epochs` passes, full batches.
+STEPS_PER_EXPERIENCE = SIZES[PAPER.corpus_size].main[0] * PAPER.epochs // PAPER.batch_size
 H200_BF16_DENSE_TFLOPS = 989.0  # NVIDIA's H100/H200 SXM datasheet figure (without sparsity)
 
 
@@ -82,7 +87,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="small,medium")
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=PAPER.batch_size)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()

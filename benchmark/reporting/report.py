@@ -80,6 +80,7 @@ def report_group(group: str, runs: list[Run], out: Path, formats: list[str],
           "(lower is better), entity F1 %. 'params used/task': nonzero parameters the model "
           "uses for a task after the last experience, mean over tasks. Std: sample std "
           "(ddof=1) over seeds; one seed shows the mean only."), "",
+          *([caveat, ""] if (caveat := tables.fwt_caveat([r.metrics for r in runs])) else []),
           "<details><summary>Metric definitions</summary>", "", "```", CONVENTIONS, "```", "",
           "</details>", "", "## Score matrices R[i][j]", ""]
     plot_dir = out / "plots"
@@ -226,5 +227,7 @@ def write_run_report(run_dir: str | Path) -> Path:
                                      for v in rows.values()]}, index=list(rows))
         df.index.name = "metric"
         md += ["## Continual-learning summary", "", tables.to_markdown(df)]
+        if s.get("fwt") is not None and (caveat := tables.fwt_caveat([m])):
+            md += ["", caveat]
     atomic_write_text(out / "report.md", "\n".join(md) + "\n")
     return out

@@ -280,6 +280,25 @@ def write_table(base: Path, display: pd.DataFrame, numeric: pd.DataFrame, format
     return written
 
 
+def fwt_caveat(metrics: list[dict]) -> str | None:
+    """A warning when FWT's reference, the model before any training, scores below zero on a
+    task (WER above 100 %). A pretrained Whisper with untrained task tokens decodes ASR to the
+    length cap (WER ~730 % measured), so b_asr ~ -630 and FWT, which subtracts b, is dominated by
+    that one task whatever the strategy. None when every reference score is >= 0."""
+    lowest: dict[str, float] = {}
+    for m in metrics:
+        for subset, b in zip(m["eval_subsets"], m["score"].get("baseline") or []):
+            if b is not None and b < 0:
+                lowest[subset] = min(lowest.get(subset, b), b)
+    if not lowest:
+        return None
+    worst = ", ".join(f"{s} {b:.0f}" for s, b in lowest.items())
+    return (f"FWT caveat: the model before any training scores below zero on {worst} (lowest "
+            "over these runs; WER above 100 %, it decodes to the length cap), and FWT subtracts "
+            "that score, so FWT mostly says that earlier training stopped those outputs, not "
+            "that knowledge transferred. Compare strategies on ACC, BWT and forgetting.")
+
+
 def summary_table(metrics_path: Path) -> str:
     """The score matrix and the CL summary of one run as text (printed at its end)."""
     m = json.loads(Path(metrics_path).read_text())
@@ -291,5 +310,7 @@ def summary_table(metrics_path: Path) -> str:
     for key in ("acc", "bwt", "fwt", "forgetting"):
         if s.get(key) is not None:
             lines.append(f"{key.upper():>10}: {s[key]:.2f}")
+    if s.get("fwt") is not None and (caveat := fwt_caveat([m])):
+        lines.append(caveat)
     lines.append(f"wall time: {m['wall_seconds']['total']:.1f} s")
     return "\n".join(lines)

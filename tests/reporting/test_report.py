@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.errors import UserError
 from benchmark.reporting import build_report, write_run_report
-from benchmark.reporting.tables import to_latex, to_markdown
+from benchmark.reporting.tables import fwt_caveat, to_latex, to_markdown
 
 
 def _metrics(root, strategy):
@@ -211,3 +212,18 @@ def test_extra_memory_counts_every_strategys_state():
     joint = extra_state_numbers({"stored_utterances": {"utterances": 1500}})
     assert extra_memory_bytes(joint) is None
     assert extra_state_text(summary_row(joint)) == "all past data (1500 utts)"
+
+
+def test_fwt_caveat_when_the_untrained_model_scores_below_zero(tmp_path):
+    # A committed reference run: the pretrained Whisper, before training, decodes ASR to the
+    # length cap (WER 730 %, score -630), which dominates FWT; the report must say so.
+    committed = Path(__file__).resolve().parents[2] / "results/seven_task/naive/seed0"
+    run_dir = tmp_path / "run"
+    shutil.copytree(committed, run_dir, ignore=shutil.ignore_patterns("report"))
+    text = (write_run_report(run_dir) / "report.md").read_text()
+    assert "FWT caveat" in text and "asr -630" in text
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert fwt_caveat([m]).startswith("FWT caveat: the model before any training scores below "
+                                      "zero on asr -630 ")
+    m["score"]["baseline"] = [0.0] * len(m["eval_subsets"])
+    assert fwt_caveat([m]) is None

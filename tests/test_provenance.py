@@ -12,6 +12,7 @@ import pytest
 from benchmark import provenance as P
 from benchmark.errors import UserError
 from benchmark.reporting import build_report
+from benchmark.runner.compression import CompressionRequest, run_compression
 
 
 def test_source_hash_changes_with_any_source_file(tmp_path, monkeypatch):
@@ -66,6 +67,11 @@ def test_reference_results_need_a_clean_tree(tmp_path, monkeypatch):
         assert "\n" not in str(err.value)
         P.check_reference_tree(reference, allow_dirty=True)
         P.check_reference_tree(tmp_path / "elsewhere", allow_dirty=False)  # not reference
+        # `benchmark compress` refuses too, before it loads any data
+        study = tmp_path / "results" / "compression" / "adaptation" / "seed0"
+        with pytest.raises(UserError, match="uncommitted changes.*--allow-dirty"):
+            run_compression(CompressionRequest(profile="quick", out=str(study),
+                                               corpus=str(tmp_path / "no-corpus")))
         assert P.code_revision()["dirty"] is True
         assert P.revision_label(P.code_revision()).endswith(
             "-dirty:" + P.code_revision()["source_sha256"][:8])

@@ -11,7 +11,9 @@
 3. Control (`dense_control`): the same base trained densely on the task alone for the same extra
    epochs, evaluated after each. Every IMP round also trains the task for `round_epochs`, so
    without this a "gain" at 67 % sparsity could be just 5 more epochs of single-task training.
-Writes `compression.json` ({task: {sparsity, metric, metric_name, unpruned, dense_control, ...}}).
+Writes `compression.json` ({task: {sparsity, metric, metric_name, unpruned, dense_control, ...}}),
+`config.json` and `environment.json` (versions, device, code revision), like a run; into the
+reference results/ only from a clean tree (`--allow-dirty` overrides).
 """
 from __future__ import annotations
 
@@ -25,8 +27,10 @@ import torch
 
 from benchmark import masks as M
 from benchmark.config import apply_overrides, check_model_choice, profile_config
+from benchmark.environment import environment
 from benchmark.errors import UserError
 from benchmark.io import atomic_write_json
+from benchmark.provenance import check_reference_tree
 from benchmark.runner.setup import build_backbone_and_stream, ensure_corpus, seed_everything
 from benchmark.streams import collate, get_stream
 from benchmark.tasks import SUBSETS, TASKS
@@ -47,6 +51,7 @@ class CompressionRequest:
     progress: bool = True
     control: bool = True  # also train the unpruned base for the same epochs (see step 3)
     overwrite: bool = False  # replace an existing compression.json in `out`
+    allow_dirty: bool = False  # write into the reference results/ from a tree with changes
 
 
 def dense_control(model, make_template, exp, score, rounds: int, round_epochs: int,
@@ -85,7 +90,9 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
     if (out / "compression.json").exists() and not req.overwrite:
         raise UserError(f"{out} already holds a compression study; pass --overwrite to replace "
                         "it or --out to write elsewhere")
+    check_reference_tree(out, req.allow_dirty)
     torch.set_num_threads(train.threads)
+    env = {**environment(req.device), "precision_used": train.precision}  # before any training
     corpus = ensure_corpus(req.corpus, train.corpus_size, log)
     seed_everything(req.seed)
     backbone, built = build_backbone_and_stream(train, stream, corpus, log)
@@ -164,4 +171,5 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
                                             "corpus": str(corpus),
                                             "base_seconds": base_seconds,
                                             "total_seconds": time.perf_counter() - t_start})
+    atomic_write_json(out / "environment.json", env)
     return out

@@ -1,13 +1,16 @@
 """Whisper train-step and evaluation speed on this machine, in one run (ratios are comparable).
 
-    python scripts/bench_whisper.py [--steps 12] [--rounds 3] [--eval]
+    python scripts/bench_whisper.py [--steps 12] [--rounds 3] [--eval] [--eval-run RUN_DIR]
 
 Train step: batch 16 of 3-s utterances (random log-mel, the lengths are what matter), the
 UniverSLU ASR prompt, AdamW, the suite's template. Variants are interleaved over rounds and the
 median step is reported:
   fp32 / bf16 autocast, each with the 51,864-row token table frozen (the default) or trained.
 --eval: greedy-decodes every test set of the default corpus once (bf16, batch 64, as a run
-evaluates) and prints seconds per task and in total. Peak RSS is printed at the end.
+evaluates) with the untrained tiny.en (the worst case: its ASR and NER decode to the length
+cap) and prints seconds per task and in total. --eval-run RUN_DIR: the same with a finished
+run's model (model.pt) seen through its strategy, which is what a run's evaluation passes after
+an experience cost; --steps 0 skips the train-step timing. Peak RSS is printed at the end.
 """
 from __future__ import annotations
 
@@ -60,29 +63,35 @@ def train_steps(precision: str, train_embeddings: bool, steps: int, threads: int
     return statistics.median(timer.times[2:])  # the first steps warm up allocators
 
 
-def evaluate_default_corpus(threads: int) -> None:
+def evaluate_default_corpus(threads: int, run_dir: Path | None) -> None:
     from benchmark.evaluation.evaluate import evaluate_all
+    from benchmark.evaluation.external import load_finished_run
     from benchmark.streams import build_stream, get_stream
 
     torch.set_num_threads(threads)
-    bb = build_backbone("whisper-tiny.en")
+    if run_dir is None:
+        bb = build_backbone("whisper-tiny.en")
+
+        class NoView:
+            @staticmethod
+            def eval_context(subset):
+                import contextlib
+                return contextlib.nullcontext()
+
+        model, parts, what = bb.model, NoView, "untrained tiny.en"
+    else:
+        config, _, bb, parts = load_finished_run(run_dir, "cpu")
+        model, what = bb.model, f"{config['run']['strategy']} seed {config['run']['seed']} final"
     stream = get_stream("seven_task")
     built = build_stream(Path("data/synthslu7-default-seed0"), stream, bb.tokenizer,
                          feature_kind=bb.feature_kind, log=print)
-
-    class NoView:
-        @staticmethod
-        def eval_context(subset):
-            import contextlib
-            return contextlib.nullcontext()
-
     t0 = time.perf_counter()
-    res = evaluate_all(bb.model, bb.tokenizer, built, NoView, "cpu", 64, "bf16")
+    res = evaluate_all(model, bb.tokenizer, built, parts, "cpu", 64, "bf16")
     total = time.perf_counter() - t0
     for subset, m in res.items():
         print(f"eval {subset:4s} {m['eval_seconds']:6.1f} s  "
               + " ".join(f"{k}={v:.3f}" for k, v in m.items() if k != "eval_seconds"))
-    print(f"eval all seven test sets (untrained tiny.en, {sum(len(o) for o in built.test_order.values())} "
+    print(f"eval all seven test sets ({what}, {threads} threads, {sum(len(o) for o in built.test_order.values())} "
           f"utterances): {total:.1f} s")
 
 
@@ -92,22 +101,24 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval", action="store_true")
+    ap.add_argument("--eval-run", type=Path, default=None, help="a finished run folder")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     variants = [("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)]
     results: dict = {v: [] for v in variants}
-    for _ in range(args.rounds):
+    for _ in range(args.rounds if args.steps else 0):
         for v in variants:
             results[v].append(train_steps(*v, args.steps, args.threads))
-    base = statistics.median(results[("fp32", True)])
-    print(f"train step, batch 16 x 3 s, {args.threads} threads, median of {args.rounds} rounds "
-          f"x {args.steps} steps:")
-    for (precision, emb), times in results.items():
-        t = statistics.median(times)
-        print(f"  {precision} token table {'trained' if emb else 'frozen '}: {t * 1000:7.0f} ms"
-              f"  ({t / base:.2f}x fp32 with the table trained)")
-    if args.eval:
-        evaluate_default_corpus(args.threads)
+    if args.steps:
+        base = statistics.median(results[("fp32", True)])
+        print(f"train step, batch 16 x 3 s, {args.threads} threads, median of {args.rounds} "
+              f"rounds x {args.steps} steps:")
+        for (precision, emb), times in results.items():
+            t = statistics.median(times)
+            print(f"  {precision} token table {'trained' if emb else 'frozen '}: "
+                  f"{t * 1000:7.0f} ms  ({t / base:.2f}x fp32 with the table trained)")
+    if args.eval or args.eval_run:
+        evaluate_default_corpus(args.threads, args.eval_run)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
 
 

@@ -294,7 +294,8 @@ def fwt_caveat(metrics: list[dict]) -> str | None:
         return None
     worst = ", ".join(f"{s} {b:.0f}" for s, b in lowest.items())
     return (f"FWT caveat: the model before any training scores below zero on {worst} (lowest "
-            "over these runs; WER above 100 %, it decodes to the length cap), and FWT subtracts "
+            "over these runs; WER above 100 %: more words out than spoken, as when decoding runs to "
+            "the length cap), and FWT subtracts "
             "that score, so FWT mostly says that earlier training stopped those outputs, not "
             "that knowledge transferred. Compare strategies on ACC, BWT and forgetting.")
 

@@ -415,14 +415,15 @@ def view_of(model: nn.Module, masks: TaskMasks, task) -> contextlib.AbstractCont
     return task_view(model, masks.get(task))
 
 
-def params_used(model: nn.Module, masks: TaskMasks, task, unmasked: Iterable[str]) -> int | None:
-    """Nonzero prunable weights in the task's mask + every parameter named in `unmasked`
-    (those no mask covers); None when the task has no mask."""
+def params_used(model: nn.Module, masks: TaskMasks, task) -> int | None:
+    """Parameters the task's forward pass uses: the prunable weights its mask keeps + every
+    parameter no mask covers, trainable or frozen (Whisper's frozen token table is used by every
+    task); None when the task has no mask."""
     if task not in masks:
         return None
-    names = set(unmasked)
+    covered = set(masks.names)
     return masks.nonzero(task) + sum(p.numel() for n, p in model.named_parameters()
-                                     if n in names)
+                                     if n not in covered)
 
 
 @contextlib.contextmanager

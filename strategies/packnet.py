@@ -96,7 +96,7 @@ class PackNet(SupervisedPlugin):
         return M.view_of(self.ctx.model, self.masks, SUBSETS[subset])
 
     def params_used(self, subset: str) -> int | None:
-        return M.params_used(self.ctx.model, self.masks, SUBSETS[subset], self.shared)
+        return M.params_used(self.ctx.model, self.masks, SUBSETS[subset])
 
     def extra_state(self) -> dict:
         # masks counted in bits: 1 bit per prunable weight per task

@@ -178,6 +178,18 @@ def test_overlap_union_exclusive_on_hand_made_masks():
     assert tm.sparsity("a") == 0.5 and tm.nonzero("c") == 0 and "a" in tm
 
 
+def test_params_used_counts_every_parameter_no_mask_covers_frozen_ones_too():
+    # Whisper's token table is frozen and no mask covers it, yet every task's forward uses it
+    m = toy()
+    m.embed.weight.requires_grad_(False)
+    tm = M.TaskMasks.for_model(m)
+    tm.set("er", M.magnitude_prune(m, tm.ones(), 0.37))
+    total = sum(p.numel() for p in m.parameters())
+    pruned = tm.total - tm.nonzero("er")
+    assert pruned > 0 and M.params_used(m, tm, "er") == total - pruned
+    assert M.params_used(m, tm, "ic") is None  # no mask: the runner counts the whole model
+
+
 def test_set_validates_names_and_shapes():
     tm = M.TaskMasks({"w": (2, 2)})
     with pytest.raises(KeyError):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark.reporting.runs import load_runs
 from benchmark.runner import RunRequest, run
 from strategies import list_strategies
 
@@ -45,6 +46,9 @@ def test_strategy_runs_three_task(strategy, family, quick_corpus, tiny_whisper_d
     assert {"acc", "bwt", "forgetting"} <= set(s)
     assert len(m["params"]["updated_per_experience"]) == 3
     assert all(0 < u <= m["params"]["total"] for u in m["params"]["updated_per_experience"])
+    if (run_dir / "masks.json").exists():  # the runner's count = the report's, from the masks
+        (run,), _ = load_runs([run_dir])  # (Whisper's frozen token table counts as used)
+        assert m["params"]["used_per_task"][-1] == run.params_used_per_task()
     evals = (run_dir / "evals.jsonl").read_text().splitlines()
     assert len(evals) == 9
     state = torch.load(run_dir / "model.pt", weights_only=True)

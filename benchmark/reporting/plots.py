@@ -194,36 +194,12 @@ def plot_forgetting_bars(per_run: pd.DataFrame, subsets: list[str], labels: list
     return save(fig, base)
 
 
-def _mask_summary(run: Run) -> dict | None:
-    """The run's mask accounting: its masks.json, else computed from model.pt's masks (runs made
-    before masks.json existed, when their model.pt is at hand). None if the run has no masks."""
-    import torch
-
-    from benchmark.masks import accounting_of_state
-    from benchmark.tasks import SUBSETS
-
-    masks_json = run.path / "masks.json"
-    if masks_json.exists():  # else (runs of suite 0.1): the masks in the checkpoint below
-        try:
-            summary = json.loads(masks_json.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UserError(f"cannot read {masks_json} ({exc}); repair or delete it") from exc
-        if isinstance(summary, dict) and summary.get("format") == "mask_accounting/v1":
-            return summary
-    path = run.path / "model.pt"
-    if not path.exists():
-        return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return accounting_of_state(state.get("strategy") if isinstance(state, dict) else None,
-                               [SUBSETS.get(s, s) for s in run.subsets])
-
-
 def mask_overlap(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
     """Mean (and std) IoU of kept weights between task masks over the subnet `runs`
     (from masks.json or model.pt), and the mean sparsity per task. None if no run has masks."""
     mats, sparsity = [], {}
     for r in runs:
-        summary = _mask_summary(r)
+        summary = r.mask_accounting()
         if summary is None:
             continue
         tasks = summary["tasks"]

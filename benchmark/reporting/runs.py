@@ -76,6 +76,46 @@ class Run:
     def threads(self) -> int | None:
         return self.config.get("train", {}).get("threads")
 
+    def mask_accounting(self) -> dict | None:
+        """The run's mask accounting (benchmark.masks.TaskMasks.accounting): its masks.json, else
+        computed from model.pt's masks (runs of suite 0.1, when their model.pt is at hand).
+        None if the run keeps no masks."""
+        masks_json = self.path / "masks.json"
+        if masks_json.exists():
+            try:
+                summary = json.loads(masks_json.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise UserError(f"cannot read {masks_json} ({exc}); repair or delete it") from exc
+            if isinstance(summary, dict) and summary.get("format") == "mask_accounting/v1":
+                return summary
+        path = self.path / "model.pt"
+        if not path.exists():
+            return None
+        import torch
+
+        from benchmark.masks import accounting_of_state
+
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return accounting_of_state(state.get("strategy") if isinstance(state, dict) else None,
+                                   [SUBSETS.get(s, s) for s in self.subsets])
+
+    def params_used_per_task(self) -> dict[str, float] | None:
+        """Parameters the model uses for each subset after the last experience: all of them
+        less the prunable weights the subset's task mask leaves out, counted from the run's
+        masks; the recorded count for subsets without a mask. (Masked runs made before
+        2026-12-03's fix, the reference set at aebfc7e included, recorded a count in
+        metrics.json that left out frozen parameters such as Whisper's token table.)"""
+        used = self.metrics["params"].get("used_per_task") or []
+        if not used:
+            return None
+        total = self.metrics["params"]["total"]
+        per_task = (self.mask_accounting() or {}).get("per_task", {})
+        out = {}
+        for subset, recorded in used[-1].items():
+            mask = per_task.get(str(SUBSETS.get(subset, subset)))
+            out[subset] = total - (mask["total"] - mask["kept"]) if mask else recorded
+        return out
+
     @property
     def overrides(self) -> frozenset[str]:
         """The run's key=value overrides that may change results (not `threads=`), plus its

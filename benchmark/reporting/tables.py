@@ -78,8 +78,8 @@ def run_numbers(run: Run, runs: list[Run]) -> dict[str, float]:
         row[final_metric_column(subset)] = 100.0 * series[-1] if series else None
     params = m["params"]
     row["params total"] = params["total"]
-    used = params.get("used_per_task") or []
-    row["params used/task"] = float(np.mean(list(used[-1].values()))) if used else None
+    used = run.params_used_per_task()
+    row["params used/task"] = float(np.mean(list(used.values()))) if used else None
     extra = extra_state_numbers((params.get("extra_state") or [{}])[-1])
     row.update(extra)
     mem = extra_memory_bytes(extra)

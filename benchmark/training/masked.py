@@ -240,7 +240,7 @@ class SubnetStrategy(SupervisedPlugin):
         return M.view_of(self.ctx.model, self.masks, SUBSETS[subset])
 
     def params_used(self, subset: str) -> int | None:
-        return M.params_used(self.ctx.model, self.masks, SUBSETS[subset], self.frozen_names)
+        return M.params_used(self.ctx.model, self.masks, SUBSETS[subset])
 
     def extra_state(self) -> dict:
         tasks = self.masks.tasks

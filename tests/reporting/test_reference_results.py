@@ -47,3 +47,18 @@ def test_the_reference_runs_share_one_source_hash():
     hashes = {json.loads((r / "environment.json").read_text())["code"]["source_sha256"]
               for r in reference_runs()}
     assert len(hashes) <= 1, f"reference runs from {len(hashes)} different package sources"
+
+
+def test_the_aggregate_report_covers_every_committed_reference_run():
+    # `make report` is rerun whenever runs land, so the README's tables cannot lag behind them
+    folders = ("seven_task", "three_task", "adaptation", "update_exclusive")
+    runs = [p for f in folders for p in (RESULTS / f).rglob("metrics.json")]
+    index = RESULTS / "report" / "index.md"
+    if not runs:
+        return
+    assert index.is_file(), "no aggregate report of the reference runs: run `make report`"
+    rows = [ln.split("|") for ln in index.read_text().splitlines()
+            if ln.startswith("| ") and not ln.startswith(("| stream", "|---"))]
+    reported = sum(int(cells[3]) for cells in rows)
+    assert reported == len(runs), f"the report holds {reported} runs, results/ {len(runs)}: " \
+                                  "run `make report`"

@@ -227,3 +227,19 @@ def test_fwt_caveat_when_the_untrained_model_scores_below_zero(tmp_path):
                                       "zero on asr -630 ")
     m["score"]["baseline"] = [0.0] * len(m["eval_subsets"])
     assert fwt_caveat([m]) is None
+
+
+def test_params_used_of_a_masked_run_is_counted_from_its_masks():
+    # The reference runs at aebfc7e recorded, for masked strategies, a count that left out the
+    # frozen token table; the report counts every parameter less the weights each mask prunes.
+    from benchmark.reporting.runs import load_runs
+
+    run_dir = Path(__file__).resolve().parents[2] / "results" / "seven_task" / "subnet" / "seed0"
+    (run,), _ = load_runs([run_dir])
+    masks = json.loads((run_dir / "masks.json").read_text())["per_task"]
+    total = run.metrics["params"]["total"]
+    used = run.params_used_per_task()
+    for subset, n in used.items():
+        assert n == total - (masks[subset]["total"] - masks[subset]["kept"])
+    recorded = run.metrics["params"]["used_per_task"][-1]
+    assert all(used[s] > recorded[s] for s in used)  # the frozen table is counted now

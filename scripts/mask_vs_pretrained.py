@@ -37,8 +37,12 @@ def main() -> None:
                 state["strategy"].get("format") != "task_masks/v1":
             print(f"{run}: no task masks (not a subnet or packnet run)")
             continue
+        name = config["train"]["model"]
+        if not name.startswith("whisper"):  # a from-scratch model has no untrained weights to
+            print(f"{run}: {name} is not pretrained; this compares with pretrained weights only")
+            continue                        # compare with, only another random init
         task_masks = M.TaskMasks.from_state_dict(state["strategy"])
-        fresh = build_backbone(config["train"]["model"]).model
+        fresh = build_backbone(name).model
         ones = M.TaskMasks.for_model(fresh).ones()
         cells = []
         for task in task_masks.tasks:

@@ -19,12 +19,6 @@ from benchmark import masks as M
 from benchmark.models.backbones import build_backbone
 
 
-def iou(a: M.Mask, b: M.Mask) -> float:
-    inter = sum(int((a[k] & b[k]).sum()) for k in a)
-    union = sum(int((a[k] | b[k]).sum()) for k in a)
-    return inter / union
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path)
@@ -47,7 +41,9 @@ def main() -> None:
         cells = []
         for task in task_masks.tasks:
             pre = M.magnitude_prune(fresh, ones, task_masks.sparsity(task), scope="global")
-            cells.append(f"{task} {iou(task_masks.get(task), pre):.3f}")
+            kept = task_masks.get(task)
+            iou = M.mask_count(M.mask_and(kept, pre)) / M.mask_count(M.mask_or(kept, pre))
+            cells.append(f"{task} {iou:.3f}")
         print(f"{run}: IoU with the untrained weights' magnitude mask: {', '.join(cells)}")
 
 

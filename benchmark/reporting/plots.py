@@ -199,7 +199,7 @@ def mask_overlap(runs: list[Run]) -> tuple[pd.DataFrame, pd.DataFrame, dict] | N
     (from masks.json or model.pt), and the mean sparsity per task. None if no run has masks."""
     mats, sparsity = [], {}
     for r in runs:
-        summary = r.mask_accounting()
+        summary = r.mask_accounting
         if summary is None:
             continue
         tasks = summary["tasks"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from benchmark.errors import UserError
@@ -76,10 +77,11 @@ class Run:
     def threads(self) -> int | None:
         return self.config.get("train", {}).get("threads")
 
+    @cached_property
     def mask_accounting(self) -> dict | None:
         """The run's mask accounting (benchmark.masks.TaskMasks.accounting): its masks.json, else
         computed from model.pt's masks (runs of suite 0.1, when their model.pt is at hand).
-        None if the run keeps no masks."""
+        None if the run keeps no masks. Cached: the tables and the overlap plot both read it."""
         masks_json = self.path / "masks.json"
         if masks_json.exists():
             try:
@@ -109,7 +111,7 @@ class Run:
         if not used:
             return None
         total = self.metrics["params"]["total"]
-        per_task = (self.mask_accounting() or {}).get("per_task", {})
+        per_task = (self.mask_accounting or {}).get("per_task", {})
         out = {}
         for subset, recorded in used[-1].items():
             mask = per_task.get(str(SUBSETS.get(subset, subset)))

@@ -35,8 +35,8 @@ class Tokenizer:
     """Fixed vocabulary built from `benchmark.tasks`; the same on every machine and run.
 
     The interface every model family's tokenizer offers (see WhisperTaskTokenizer):
-    prompt_len, task_pos, prompt(), task_token_id(), encode_target(), decode(), max_len(),
-    eos_id, pad_id, len().
+    prompt_len, task_pos, prompt(), task_token_id(), encode_target(), decode(), text(),
+    max_len(), eos_id, pad_id, len().
     """
 
     prompt_len = 2  # `<sot> <|task|>`
@@ -83,14 +83,23 @@ class Tokenizer:
                 body += self.encode_chars(ent["value"])
         return self.prompt(spec.id, corpus) + body + [self.eos_id]
 
-    def decode(self, spec: TaskSpec, ids: list[int]) -> str | list[dict]:
-        """Content ids (no prompt, stops at <eos>) -> label / transcript / entity list."""
+    def _content_tokens(self, ids: list[int]) -> list[str]:
         toks: list[str] = []
         for i in ids:
             if i == self.eos_id:
                 break
             if 0 <= i != self.pad_id:
                 toks.append(self.tokens[i])
+        return toks
+
+    def text(self, ids: list[int]) -> str:
+        """Content ids -> the raw text the model emitted, before `decode` parses it (so a
+        prediction `decode` calls "<invalid>" can still be read, e.g. another task's label)."""
+        return "".join(self._content_tokens(ids))
+
+    def decode(self, spec: TaskSpec, ids: list[int]) -> str | list[dict]:
+        """Content ids (no prompt, stops at <eos>) -> label / transcript / entity list."""
+        toks = self._content_tokens(ids)
         if spec.kind == "classification":
             prefix = spec.label_prefix + ":"
             first = toks[0] if toks else ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import jiwer
@@ -41,6 +41,7 @@ class TaskResult:
     metrics: dict[str, float]
     predictions: list = field(default_factory=list)
     references: list = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)  # the text each prediction was parsed from
 
 
 def classification_metrics(refs: Sequence[str], preds: Sequence[str],
@@ -132,6 +133,7 @@ def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
     model.eval()
     preds: list = []
     refs: list = []
+    raw: list[str] = []
     try:
         with torch.inference_mode(), autocast(device, precision):
             for batch in batches:
@@ -147,10 +149,11 @@ def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
                                              y[i, :p], beam, n, tokenizer.eos_id)
                            for i in range(y.size(0))]
                 preds += [tokenizer.decode(spec, row) for row in ids]
+                raw += [tokenizer.text(row).strip() for row in ids]
                 refs += [tokenizer.decode(spec, row) for row in y[:, p:].tolist()]
     finally:
         model.train(was_training)
-    return TaskResult(compute_metrics(spec, refs, preds), preds, refs)
+    return TaskResult(compute_metrics(spec, refs, preds), preds, refs, raw)
 
 
 def evaluate_all(model, tokenizer, built, parts, device: str,
@@ -168,10 +171,20 @@ def evaluate_all(model, tokenizer, built, parts, device: str,
 
 def _evaluate_all(model, tokenizer, built, parts, device, batch_size,
                   precision) -> dict[str, dict]:
+    return {subset: dict(res.metrics, eval_seconds=seconds)
+            for subset, res, seconds in evaluate_subsets(model, tokenizer, built, parts, device,
+                                                         batch_size, precision)}
+
+
+def evaluate_subsets(model, tokenizer, built, parts, device, batch_size, precision="fp32",
+                     subsets=None) -> Iterator[tuple[str, TaskResult, float]]:
+    """(subset, TaskResult, seconds) for every eval subset's test split (or those in
+    `subsets`), each seen through the strategy's view, as a run's evaluation sees them."""
     from benchmark.streams import collate
 
-    results = {}
     for subset, ds in built.test_sets.items():
+        if subsets is not None and subset not in subsets:
+            continue
         spec = TASKS[SUBSETS[subset]]
         order = built.test_order[subset]  # sorted by length: less padding, faster decoding
         loader = torch.utils.data.DataLoader(
@@ -180,6 +193,5 @@ def _evaluate_all(model, tokenizer, built, parts, device, batch_size,
         t0 = time.perf_counter()
         with parts.eval_context(subset):
             res = evaluate_task(model, tokenizer, spec, loader, device, precision=precision)
-        results[subset] = dict(res.metrics, eval_seconds=time.perf_counter() - t0)
+        yield subset, res, time.perf_counter() - t0
         release_free_memory()
-    return results

@@ -109,8 +109,10 @@ def evaluate_external(req: EvalRequest, log=print) -> dict:
         if spec.kind == "classification":
             correct = res.metrics["accuracy"] * len(ds)
             result["accuracy_all_utterances"] = correct / len(rows)
-        predictions = [{"id": kept[i]["id"], "ref": ref, "pred": pred}
-                       for i, ref, pred in zip(order, res.references, res.predictions)]
+        # "raw" is the text the prediction was parsed from: it shows what an "<invalid>" said
+        predictions = [{"id": kept[i]["id"], "ref": ref, "pred": pred, "raw": raw}
+                       for i, ref, pred, raw in zip(order, res.references, res.predictions,
+                                                    res.raw, strict=True)]
     else:
         result["metrics"] = None
     out = Path(req.out or run_dir / "eval") / f"{corpus}-{req.task}-{split}.json"

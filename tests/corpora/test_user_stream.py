@@ -148,6 +148,8 @@ def test_user_stream_run_then_eval(corpora, tmp_path, monkeypatch, capsys):
     assert 0.0 <= saved["accuracy_all_utterances"] <= saved["metrics"]["accuracy"] <= 1.0
     preds = (run_dir / "eval" / "speech_commands-scr-test.predictions.jsonl").read_text()
     assert len(preds.splitlines()) == 3
+    rows = [json.loads(line) for line in preds.splitlines()]  # raw: what "<invalid>" said
+    assert all(r["pred"] == "<invalid>" or r["raw"].startswith(f"cmd:{r['pred']}") for r in rows)
     assert saved["decoding"] == "greedy"
     # the same with beam search (one utterance at a time), into another folder
     from benchmark.models.slu import SLUModel

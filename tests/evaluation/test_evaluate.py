@@ -57,6 +57,23 @@ def test_entity_metrics_by_hand():
     assert entity_metrics([[]], [[]])["entity_f1"] == 1.0
 
 
+def test_label_forms_split_format_from_content():
+    from benchmark.evaluation.output_forms import label_forms
+
+    # er refs; predictions: right, another task's prefix on the right emotion, a right prefix
+    # on an accent label, free text, and another task's prefix on a wrong emotion
+    refs = ["happy", "sad", "angry", "neutral", "happy"]
+    raw = ["em:happy", "acc:sad", "em:caribbean", "hello", "acc:sad"]
+    preds = ["happy", "<invalid>", "caribbean", "<invalid>", "<invalid>"]  # as decode parses
+    forms = label_forms(TASKS["er"], raw, preds, refs)
+    assert forms["n"] == 5 and forms["accuracy"] == pytest.approx(1 / 5)
+    assert forms["forms"] == pytest.approx({"er": 2 / 5, "acc": 2 / 5, "other": 1 / 5})
+    assert forms["bodies"] == pytest.approx({"er": 3 / 5, "acc": 1 / 5, "other": 1 / 5})
+    assert forms["body_accuracy"] == pytest.approx(2 / 5)
+    with pytest.raises(ValueError):
+        label_forms(TASKS["asr"], ["x"], ["x"], ["x"])
+
+
 def test_primary_metric_and_score():
     assert primary_metric(TASKS["asr"].kind) == ("wer", "lower")
     assert primary_metric(TASKS["er"].kind) == ("accuracy", "higher")
@@ -83,6 +100,12 @@ def test_evaluate_task_runs_and_restores_mode(task_id):
     assert model.training
     assert len(result.predictions) == len(result.references) == 4
     assert result.references[0] == tok.decode(spec, y[0, 2:].tolist())
+    assert len(result.raw) == 4  # the text each prediction was parsed from
+    if spec.kind == "classification":
+        assert all(p == "<invalid>" or r.startswith(f"em:{p}")
+                   for p, r in zip(result.predictions, result.raw))
+    assert tok.text(y[0, 2:].tolist()) == {"er": "em:sad", "asr": "go left",
+                                           "ner": "<ent:date>monday"}[task_id]
     name, _ = primary_metric(spec.kind)
     assert 0.0 <= result.metrics[name] or name == "wer"
 

@@ -167,6 +167,7 @@ def test_prompts_follow_universlu():
         assert ids[-1] == tok.eos_id
         assert tok.decode(TASKS[task], ids[tok.prompt_len:]) == want
     assert tok.decode(TASKS["er"], tok._text_ids("in:alarm_set")) == "<invalid>"
+    assert tok.text(tok._text_ids("in:alarm_set") + [tok.eos_id, 50]) == "in:alarm_set"
 
 
 def _write_ct2(path, variables: dict[str, np.ndarray], aliases: dict[str, str]) -> None:

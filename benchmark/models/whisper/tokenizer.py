@@ -136,6 +136,7 @@ class WhisperTaskTokenizer:
         return 60 if spec.kind == "entities" else 120
 
     def text(self, ids: list[int]) -> str:
+        """Content ids -> the text the model emitted (Whisper's own tokens; stops at eos)."""
         out = []
         for i in ids:
             if i == self.eos_id:

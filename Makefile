@@ -54,7 +54,7 @@ results: $(STAMP)
 	$(BIN)/benchmark sweep --stream adaptation --strategies subnet --seeds 0 --jobs 2 \
 		--out results/update_exclusive update=exclusive
 	test -f results/compression/adaptation/seed0/compression.json || \
-		$(BIN)/benchmark compress --stream adaptation --no-progress
+		$(BIN)/benchmark compress --stream adaptation --no-progress threads=1
 	$(BIN)/benchmark sweep --stream three_task --strategies naive,ewc,replay,subnet,joint \
 		--seeds 0 --jobs 2
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0 --jobs 2 \

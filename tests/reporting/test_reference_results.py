@@ -45,6 +45,16 @@ def test_every_reference_run_is_at_the_reference_commit_clean_and_single_threade
                 f"{where}: an incomplete run was committed"
 
 
+def test_the_compression_study_is_single_threaded_like_the_runs():
+    # `benchmark compress` at the reference commit writes no environment.json: its config.json
+    # is the only record of its thread count (the Makefile passes threads=1, as the sweeps do)
+    for study in RESULTS.glob("compression/*/seed*/compression.json"):
+        config = json.loads((study.parent / "config.json").read_text())
+        where = study.parent.relative_to(RESULTS)
+        assert config["train"]["threads"] == 1, f"{where}: threads={config['train']['threads']}"
+        assert config["request"]["profile"] == "default", f"{where}: another profile"
+
+
 def test_the_reference_runs_share_one_source_hash():
     hashes = {json.loads((r / "environment.json").read_text())["code"]["source_sha256"]
               for r in reference_runs()}

@@ -94,8 +94,15 @@ class Tokenizer:
 
     def text(self, ids: list[int]) -> str:
         """Content ids -> the raw text the model emitted, before `decode` parses it (so a
-        prediction `decode` calls "<invalid>" can still be read, e.g. another task's label)."""
-        return "".join(self._content_tokens(ids))
+        prediction `decode` calls "<invalid>" can still be read, e.g. another task's label).
+        Every token is kept, special ones included (`<|er|>`, `<unk>`); a multi-character token
+        (a label, an entity type) starts a new word, so `em:happy em:sad` reads as two labels."""
+        out = ""
+        for tok in self._content_tokens(ids):
+            if len(tok) > 1 and out and not out.endswith(" "):
+                out += " "
+            out += tok
+        return out
 
     def decode(self, spec: TaskSpec, ids: list[int]) -> str | list[dict]:
         """Content ids (no prompt, stops at <eos>) -> label / transcript / entity list."""

@@ -149,7 +149,7 @@ def evaluate_task(model: nn.Module, tokenizer: Tokenizer, spec: TaskSpec,
                                              y[i, :p], beam, n, tokenizer.eos_id)
                            for i in range(y.size(0))]
                 preds += [tokenizer.decode(spec, row) for row in ids]
-                raw += [tokenizer.text(row).strip() for row in ids]
+                raw += [tokenizer.text(row) for row in ids]
                 refs += [tokenizer.decode(spec, row) for row in y[:, p:].tolist()]
     finally:
         model.train(was_training)
@@ -179,7 +179,8 @@ def _evaluate_all(model, tokenizer, built, parts, device, batch_size,
 def evaluate_subsets(model, tokenizer, built, parts, device, batch_size, precision="fp32",
                      subsets=None) -> Iterator[tuple[str, TaskResult, float]]:
     """(subset, TaskResult, seconds) for every eval subset's test split (or those in
-    `subsets`), each seen through the strategy's view, as a run's evaluation sees them."""
+    `subsets`), each seen through the strategy's view, as a run's evaluation sees them. A run
+    calls `evaluate_all`, which also keeps torch's random state; this is for analyses."""
     from benchmark.streams import collate
 
     for subset, ds in built.test_sets.items():

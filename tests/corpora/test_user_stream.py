@@ -149,6 +149,7 @@ def test_user_stream_run_then_eval(corpora, tmp_path, monkeypatch, capsys):
     preds = (run_dir / "eval" / "speech_commands-scr-test.predictions.jsonl").read_text()
     assert len(preds.splitlines()) == 3
     rows = [json.loads(line) for line in preds.splitlines()]  # raw: what "<invalid>" said
+    assert all((r["pred"] == "<invalid>") == (not r["raw"].startswith("cmd:")) for r in rows)
     assert all(r["pred"] == "<invalid>" or r["raw"].startswith(f"cmd:{r['pred']}") for r in rows)
     assert saved["decoding"] == "greedy"
     # the same with beam search (one utterance at a time), into another folder

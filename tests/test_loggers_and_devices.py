@@ -1,6 +1,6 @@
 """`--logger tensorboard,csv,wandb` on a real run (W&B offline), fp16 autocast with a gradient
-scaler (run on CPU here; what a GPU without bf16 gets), and the CUDA path (skipped without
-CUDA)."""
+scaler (run on CPU here; what a GPU without bf16 gets), fp32 on a CPU without native bf16, and
+the CUDA path (skipped without CUDA)."""
 from __future__ import annotations
 
 import csv
@@ -90,6 +90,39 @@ def test_fp16_trains_through_a_gradient_scaler(quick_corpus, tmp_path, monkeypat
     assert len(scales) == 6  # every step went through the scaler
     assert json.loads((run_dir / "environment.json").read_text())["precision_used"] == "fp16"
     assert all(n > 0 for n in m["params"]["updated_per_experience"])  # and the weights moved
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_precision_follows_native_bf16(monkeypatch, native):
+    from benchmark.config import TrainConfig
+    from benchmark.runner import setup
+
+    monkeypatch.setattr(setup, "cpu_has_fast_bf16", lambda: native)
+    lines = []
+    for asked in ("bf16", "fp32"):
+        used = setup.configure_device(TrainConfig(precision=asked), "cpu", lines.append)
+        assert used.precision == ("fp32" if asked == "fp32" or not native else "bf16")
+    assert len(lines) == (0 if native else 1) and all("no native bf16" in x for x in lines)
+
+
+def test_bf16_on_a_cpu_without_native_bf16_runs_in_fp32(quick_corpus, tmp_path, monkeypatch):
+    """Emulated bf16 autocast is several times slower than fp32 on AVX2-only CPUs: such a CPU
+    trains and evaluates in fp32; config.json keeps the request, environment.json the used."""
+    from benchmark.runner import setup
+    from benchmark.training import template
+
+    monkeypatch.setattr(setup, "cpu_has_fast_bf16", lambda: False)
+    entered = []
+    real_autocast = template.autocast
+    monkeypatch.setattr(template, "autocast",
+                        lambda device, precision: entered.append(precision)
+                        or real_autocast(device, precision))
+    run_dir = run(_req(quick_corpus, tmp_path, overrides=[*FAST, "precision=bf16"]),
+                  log=lambda *a: None)
+    assert json.loads((run_dir / "config.json").read_text())["train"]["precision"] == "bf16"
+    assert json.loads((run_dir / "environment.json").read_text())["precision_used"] == "fp32"
+    assert entered and set(entered) == {"fp32"}  # training and evaluation both
+    assert json.loads((run_dir / "metrics.json").read_text())["complete"]
 
 
 @pytest.mark.parametrize("strategy", ["si", "gem"])

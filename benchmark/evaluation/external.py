@@ -10,6 +10,7 @@ unless told otherwise.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,12 @@ def load_finished_run(run_dir: Path, device: str):
     for name, src in config.get("stream_sources", {}).items():
         register_subset(name, src["task"])
     train = train_config_from_saved(config["train"])
+    # evaluate at the precision the run used, which environment.json records where it differs
+    # from the requested one (bf16 falls back to fp32 on a CPU, to fp16 on a GPU, without bf16)
+    env_path = run_dir / "environment.json"
+    used = json.loads(env_path.read_text()).get("precision_used") if env_path.is_file() else None
+    if used:
+        train = dataclasses.replace(train, precision=used)
     backbone = build_backbone(train.model, train_embeddings=train.train_embeddings)
     tokenizer, model = backbone.tokenizer, backbone.model.to(device)
     try:

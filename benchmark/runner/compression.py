@@ -31,7 +31,12 @@ from benchmark.environment import environment
 from benchmark.errors import UserError
 from benchmark.io import atomic_write_json
 from benchmark.provenance import check_reference_tree
-from benchmark.runner.setup import build_backbone_and_stream, ensure_corpus, seed_everything
+from benchmark.runner.setup import (
+    build_backbone_and_stream,
+    configure_device,
+    ensure_corpus,
+    seed_everything,
+)
 from benchmark.streams import collate, get_stream
 from benchmark.tasks import SUBSETS, TASKS
 
@@ -92,6 +97,7 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
                         "it or --out to write elsewhere")
     check_reference_tree(out, req.allow_dirty)
     torch.set_num_threads(train.threads)
+    requested, train = train, configure_device(train, req.device, log)
     env = {**environment(req.device), "precision_used": train.precision}  # before any training
     corpus = ensure_corpus(req.corpus, train.corpus_size, log)
     seed_everything(req.seed)
@@ -167,7 +173,7 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
                 lambda msg, s=subset: log(f"compress: {s} {msg}"))
     atomic_write_json(out / "compression.json", results)
     atomic_write_json(out / "config.json", {"request": dataclasses.asdict(req),
-                                            "train": dataclasses.asdict(train),
+                                            "train": dataclasses.asdict(requested),
                                             "corpus": str(corpus),
                                             "base_seconds": base_seconds,
                                             "total_seconds": time.perf_counter() - t_start})

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from benchmark.config import TrainConfig
+from benchmark.environment import cpu_has_fast_bf16
 from benchmark.errors import UserError
 from benchmark.streams import build_stream
 
@@ -57,11 +58,18 @@ def build_backbone_and_stream(train: TrainConfig, stream, corpus: Path | None, s
 
 
 def configure_device(train: TrainConfig, device: str, say) -> TrainConfig:
-    """The schedule as this device runs it. CUDA only: TF32 matmuls and convolutions
-    (tensor-core speed at close to fp32 accuracy on Ampere and later), and fp16 autocast with a
-    gradient scaler where the GPU has no native bf16 (torch would emulate it, slowly). The
-    requested precision stays in config.json (and the resume fingerprint, so a requeue onto
-    another GPU model still resumes); environment.json records the one used."""
+    """The schedule as this device runs it. On a CPU without native bf16: fp32 instead of bf16
+    autocast (emulated bf16 is several times slower than fp32). On CUDA: TF32 matmuls and
+    convolutions (tensor-core speed at close to fp32 accuracy on Ampere and later), and fp16
+    autocast with a gradient scaler where the GPU has no native bf16 (torch would emulate it,
+    slowly). The requested precision stays in config.json (and the resume fingerprint, so a
+    requeue onto another machine still resumes); environment.json records the one used."""
+    if torch.device(device).type == "cpu":
+        if train.precision == "bf16" and not cpu_has_fast_bf16():
+            say(f"this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native bf16: "
+                "precision=fp32 instead (emulated bf16 autocast is several times slower)")
+            return dataclasses.replace(train, precision="fp32")
+        return train
     if torch.device(device).type != "cuda":
         return train
     torch.backends.cuda.matmul.allow_tf32 = True

@@ -36,8 +36,9 @@ class TrainConfig:
     ctc_weight: float = field(default=0.0, metadata={
         "help": "CTC share of the ASR loss (conformer only; Whisper has no CTC head)"})
     precision: Literal["fp32", "bf16", "fp16"] = field(default="bf16", metadata={
-        "help": "bf16 autocast for training and evaluation, fp16 autocast with a gradient "
-                "scaler (chosen for bf16 on a GPU without bf16), or plain fp32"})
+        "help": "bf16 autocast for training and evaluation (fp32 on a CPU without native "
+                "bf16), fp16 autocast with a gradient scaler (chosen for bf16 on a GPU "
+                "without bf16), or plain fp32"})
     train_embeddings: bool = field(default=False, metadata={
         "help": "Whisper: also train the 51,864-row token table (tied to the output)"})
     max_train_per_subset: int = field(default=0, metadata={"help": "cap train utts (0 = all)"})
@@ -53,7 +54,9 @@ PROFILES: dict[str, dict] = {
               "lr": 2e-3, "warmup_steps": 10, "grad_clip": 5.0, "ctc_weight": 0.3,
               "precision": "fp32"},
     # The CPU default: the pretrained Whisper tiny.en (UniverSLU-style prompts) fine-tuned for
-    # one epoch per experience, bf16 autocast (the CPU has avx512_bf16), token table frozen.
+    # one epoch per experience, bf16 autocast, token table frozen. A CPU without native bf16
+    # (no AVX-512) runs it in fp32 instead: emulated bf16 makes a train step ~4x slower
+    # (configure_device).
     "default": {"model": "whisper-tiny.en", "corpus_size": "default", "epochs": 1,
                 "batch_size": 16, "lr": 1e-4, "warmup_steps": 50, "grad_clip": 1.0,
                 "ctc_weight": 0.0, "precision": "bf16"},

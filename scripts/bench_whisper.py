@@ -24,6 +24,7 @@ import torch
 from avalanche.core import SupervisedPlugin
 
 from benchmark.config import TrainConfig
+from benchmark.environment import cpu_has_fast_bf16
 from benchmark.models.backbones import build_backbone
 from benchmark.streams import dataset_from_items
 from benchmark.tasks import TASKS
@@ -104,6 +105,9 @@ def main() -> None:
     ap.add_argument("--eval-run", type=Path, default=None, help="a finished run folder")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    # bf16 runs natively only where oneDNN has bf16 kernels (AVX-512); runs fall back to fp32
+    # elsewhere (configure_device), but this script times the emulated bf16 too, for the ratio
+    print(f"CPU: {torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_fast_bf16()}")
     variants = [("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)]
     results: dict = {v: [] for v in variants}
     for _ in range(args.rounds if args.steps else 0):

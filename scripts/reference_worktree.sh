@@ -11,6 +11,7 @@
 #   scripts/reference_worktree.sh collect DIR  copy DIR's finished runs into results/ (no
 #                                              model.pt, checkpoints or locks); then `make report`
 #
+# setup refuses a CPU without native bf16 (see below).
 # Then, in DIR:  make -f ../Makefile.reference -o <venv>/.installed VENV=<venv> results
 # with the venv of this checkout (PYTHONPATH=DIR so that the worktree's code is the one run).
 # Both commits are read from results/README.md, so the procedure there and this script agree.
@@ -33,6 +34,15 @@ folders=(seven_task three_task adaptation update_exclusive compression)
 case $action in
 setup)
     [ -e "$dir" ] && die "$dir exists: collect from it, or remove it with git worktree remove"
+    # The set trains under bf16 autocast on a CPU with native bf16 (avx512_bf16). Elsewhere the
+    # reference commit, which predates the fp32 fallback, would emulate bf16 (a train step ~4x
+    # slower), and other kernels give other numbers. REFERENCE_ANY_CPU=1 overrides.
+    python=${VENV:-$main/.venv}/bin/python
+    [ -x "$python" ] || die "no $python: make venv first (or set VENV)"
+    if [ "${REFERENCE_ANY_CPU:-0}" != 1 ] && ! "$python" -c "import sys, torch;
+sys.exit(not torch.ops.mkldnn._is_mkldnn_bf16_supported())"; then
+        die "this CPU has no native bf16 (no AVX-512): the reference set cannot continue here"
+    fi
     [ -d data ] || die "no data/ here: build the corpus first (make data)"
     git worktree add --detach "$dir" "$commit" >/dev/null
     ln -s "$main/data" "$dir/data"

@@ -39,8 +39,8 @@ setup)
     # slower), and other kernels give other numbers. REFERENCE_ANY_CPU=1 overrides.
     python=${VENV:-$main/.venv}/bin/python
     [ -x "$python" ] || die "no $python: make venv first (or set VENV)"
-    if [ "${REFERENCE_ANY_CPU:-0}" != 1 ] && ! "$python" -c "import sys, torch;
-sys.exit(not torch.ops.mkldnn._is_mkldnn_bf16_supported())"; then
+    if [ "${REFERENCE_ANY_CPU:-0}" != 1 ] && ! "$python" -c "import sys
+from benchmark.environment import cpu_has_fast_bf16; sys.exit(not cpu_has_fast_bf16())"; then
         die "this CPU has no native bf16 (no AVX-512): the reference set cannot continue here"
     fi
     [ -d data ] || die "no data/ here: build the corpus first (make data)"

@@ -40,3 +40,21 @@ def environment(device: str) -> dict:
             # the older single field, kept for tools that read it
             "git_commit": None if code["commit"] is None
             else code["commit"] + ("-dirty" if code["dirty"] else "")}
+
+
+# What can change between the sessions of one resumed run (requeued onto another machine).
+SESSION_KEYS = ("device", "device_name", "cpu_capability", "cpu_native_bf16", "torch_threads",
+                "precision_used", "tf32")
+
+
+def run_sessions(previous: dict | None, current: dict, start: int) -> list[dict]:
+    """Where each stretch of a run was trained: one entry per session, from the experience it
+    started at. A resumed run keeps the earlier sessions' entries (from `previous`, the
+    environment.json it found), so a run requeued onto a CPU without native bf16, which trains
+    on in fp32, says so (reports refuse such mixing unless asked: reporting.runs.mixing)."""
+    this = {"from_experience": start, **{k: current.get(k) for k in SESSION_KEYS}}
+    if start == 0 or not previous:
+        return [this]
+    earlier = previous.get("sessions") or [  # a run made before sessions were recorded
+        {"from_experience": 0, **{k: previous.get(k) for k in SESSION_KEYS}}]
+    return [s for s in earlier if s["from_experience"] < start] + [this]

@@ -1,13 +1,16 @@
 """Whisper train-step and evaluation speed on this machine, in one run (ratios are comparable).
 
-    python scripts/bench_whisper.py [--steps 12] [--rounds 3] [--eval] [--eval-run RUN_DIR]
+    python scripts/bench_whisper.py [--steps 12] [--rounds 3] [--precisions fp32,bf16] [--eval]
+                                    [--eval-run RUN_DIR]
 
 Train step: batch 16 of 3-s utterances (random log-mel, the lengths are what matter), the
 UniverSLU ASR prompt, AdamW, the suite's template. Variants are interleaved over rounds and the
 median step is reported:
   fp32 / bf16 autocast, each with the 51,864-row token table frozen (the default) or trained.
---eval: greedy-decodes every test set of the default corpus once (bf16, batch 64, as a run
-evaluates) with the untrained tiny.en (the worst case: its ASR and NER decode to the length
+  On a CPU without native bf16 only fp32 is timed unless --precisions asks for bf16 (emulated
+  there: minutes per step).
+--eval: greedy-decodes every test set of the default corpus once (batch 64, at the precision a
+run evaluates at on this CPU) with the untrained tiny.en (the worst case: its ASR and NER decode to the length
 cap) and prints seconds per task and in total. --eval-run RUN_DIR: the same with a finished
 run's model (model.pt) seen through its strategy, which is what a run's evaluation passes after
 an experience cost; --steps 0 skips the train-step timing. Peak RSS is printed at the end.
@@ -64,7 +67,7 @@ def train_steps(precision: str, train_embeddings: bool, steps: int, threads: int
     return statistics.median(timer.times[2:])  # the first steps warm up allocators
 
 
-def evaluate_default_corpus(threads: int, run_dir: Path | None) -> None:
+def evaluate_default_corpus(threads: int, run_dir: Path | None, precision: str) -> None:
     from benchmark.evaluation.evaluate import evaluate_all
     from benchmark.evaluation.external import load_finished_run
     from benchmark.streams import build_stream, get_stream
@@ -87,12 +90,12 @@ def evaluate_default_corpus(threads: int, run_dir: Path | None) -> None:
     built = build_stream(Path("data/synthslu7-default-seed0"), stream, bb.tokenizer,
                          feature_kind=bb.feature_kind, log=print)
     t0 = time.perf_counter()
-    res = evaluate_all(model, bb.tokenizer, built, parts, "cpu", 64, "bf16")
+    res = evaluate_all(model, bb.tokenizer, built, parts, "cpu", 64, precision)
     total = time.perf_counter() - t0
     for subset, m in res.items():
         print(f"eval {subset:4s} {m['eval_seconds']:6.1f} s  "
               + " ".join(f"{k}={v:.3f}" for k, v in m.items() if k != "eval_seconds"))
-    print(f"eval all seven test sets ({what}, {threads} threads, {sum(len(o) for o in built.test_order.values())} "
+    print(f"eval all seven test sets ({what}, {precision}, {threads} threads, {sum(len(o) for o in built.test_order.values())} "
           f"utterances): {total:.1f} s")
 
 
@@ -103,26 +106,32 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval", action="store_true")
     ap.add_argument("--eval-run", type=Path, default=None, help="a finished run folder")
+    ap.add_argument("--precisions", default=None,
+                    help="comma-separated, of fp32,bf16 (default: both where the CPU has native "
+                         "bf16, else fp32)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     # bf16 runs natively only where oneDNN has bf16 kernels (AVX-512); runs fall back to fp32
-    # elsewhere (configure_device), but this script times the emulated bf16 too, for the ratio
-    print(f"CPU: {torch.backends.cpu.get_cpu_capability()}, native bf16: {cpu_has_fast_bf16()}")
-    variants = [("fp32", False), ("bf16", False), ("fp32", True), ("bf16", True)]
+    # elsewhere (configure_device), and emulated bf16 is timed only when asked for
+    native = cpu_has_fast_bf16()
+    print(f"CPU: {torch.backends.cpu.get_cpu_capability()}, native bf16: {native}")
+    precisions = (args.precisions or ("fp32,bf16" if native else "fp32")).split(",")
+    variants = [(p, emb) for emb in (False, True) for p in reversed(precisions)]
     results: dict = {v: [] for v in variants}
     for _ in range(args.rounds if args.steps else 0):
         for v in variants:
             results[v].append(train_steps(*v, args.steps, args.threads))
     if args.steps:
-        base = statistics.median(results[("fp32", True)])
+        base_key = variants[-1]  # the table trained, the first precision asked for
+        base = statistics.median(results[base_key])
         print(f"train step, batch 16 x 3 s, {args.threads} threads, median of {args.rounds} "
               f"rounds x {args.steps} steps:")
         for (precision, emb), times in results.items():
             t = statistics.median(times)
             print(f"  {precision} token table {'trained' if emb else 'frozen '}: "
-                  f"{t * 1000:7.0f} ms  ({t / base:.2f}x fp32 with the table trained)")
+                  f"{t * 1000:7.0f} ms  ({t / base:.2f}x {base_key[0]} with the table trained)")
     if args.eval or args.eval_run:
-        evaluate_default_corpus(args.threads, args.eval_run)
+        evaluate_default_corpus(args.threads, args.eval_run, "bf16" if native else "fp32")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
 
 

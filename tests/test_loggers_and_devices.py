@@ -1,6 +1,6 @@
 """`--logger tensorboard,csv,wandb` on a real run (W&B offline), fp16 autocast with a gradient
-scaler (run on CPU here; what a GPU without bf16 gets), fp32 on a CPU without native bf16, and
-the CUDA path (skipped without CUDA)."""
+scaler (run on CPU here; what a GPU without bf16 gets), fp32 on a CPU without native bf16 (also
+after a resume), and the CUDA path (skipped without CUDA)."""
 from __future__ import annotations
 
 import csv
@@ -123,6 +123,42 @@ def test_bf16_on_a_cpu_without_native_bf16_runs_in_fp32(quick_corpus, tmp_path, 
     assert json.loads((run_dir / "environment.json").read_text())["precision_used"] == "fp32"
     assert entered and set(entered) == {"fp32"}  # training and evaluation both
     assert json.loads((run_dir / "metrics.json").read_text())["complete"]
+
+
+def test_a_run_resumed_without_native_bf16_records_both_sessions(quick_corpus, tmp_path,
+                                                                   monkeypatch):
+    """A bf16 run stopped after its first experience and resumed on a CPU without native bf16
+    trains on in fp32: environment.json keeps both sessions, and reports refuse the run unless
+    mixing is allowed."""
+    from benchmark.errors import Interrupted
+    from benchmark.reporting.runs import load_runs, mixing
+    from benchmark.runner import setup
+
+    real_train, calls = SLUTemplate.train, []
+
+    def stop_at_the_second_experience(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_train(self, *args, **kwargs)
+
+    req = _req(quick_corpus, tmp_path, overrides=[*FAST, "precision=bf16"])
+    monkeypatch.setattr(setup, "cpu_has_fast_bf16", lambda: True)
+    monkeypatch.setattr(SLUTemplate, "train", stop_at_the_second_experience)
+    with pytest.raises(Interrupted, match="--resume"):
+        run(req, log=lambda *a: None)
+    monkeypatch.setattr(setup, "cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr(SLUTemplate, "train", real_train)
+    run_dir = run(_req(quick_corpus, tmp_path, overrides=req.overrides, resume=True),
+                  log=lambda *a: None)
+    env = json.loads((run_dir / "environment.json").read_text())
+    assert [(s["from_experience"], s["precision_used"]) for s in env["sessions"]] == [
+        (0, "bf16"), (1, "fp32")]
+    assert env["precision_used"] == "fp32"
+    runs, _ = load_runs([run_dir])
+    assert runs[0].precisions_used == {"bf16", "fp32"}
+    assert any(line.startswith("runs resumed on another processor or precision")
+               for line in mixing(runs))
 
 
 @pytest.mark.parametrize("strategy", ["si", "gem"])

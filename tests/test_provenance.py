@@ -1,6 +1,7 @@
 """Provenance: runs record the code that made them, a checkpoint resumes only with the same
 code, the reference results/ take runs from a clean tree only, and reports refuse to mix code
-revisions, thread counts or a variant's settings unless asked (and then say so)."""
+revisions, thread counts, precisions, processors or a variant's settings unless asked (and then
+say so)."""
 from __future__ import annotations
 
 import json
@@ -104,3 +105,31 @@ def test_runs_record_their_revision_and_reports_refuse_mixing(small_runs, tmp_pa
                          allow_mixed=True)
     assert "MIXED PROVENANCE" in (mixed.out / "report.md").read_text()
     assert "Mixed provenance" in (mixed.out / "index.md").read_text()
+
+
+def test_reports_refuse_runs_of_other_precisions_or_processors(small_runs, tmp_path):
+    """A bf16 profile trains in fp32 on a CPU without native bf16, and other processors run other
+    kernels: either changes the numbers, so a report refuses to average such runs."""
+    from benchmark.environment import SESSION_KEYS
+
+    runs = tmp_path / "runs"
+    shutil.copytree(small_runs, runs)
+    p = runs / "three_task/naive/seed1/environment.json"
+    env = json.loads(p.read_text())
+    first = {"from_experience": 0, **{k: env[k] for k in SESSION_KEYS}}
+    assert env["sessions"] == [first] and env["precision_used"] == "fp32"  # the quick profile
+    build_report([runs], tmp_path / "same" / "three_task", log=lambda *a: None)
+
+    p.write_text(json.dumps(dict(env, precision_used="bf16",
+                                 sessions=[dict(first, precision_used="bf16")])))
+    with pytest.raises(UserError, match="precisions used bf16, fp32"):
+        build_report([runs], tmp_path / "r1" / "three_task", log=lambda *a: None)
+
+    resumed = dict(first, from_experience=1, cpu_capability="OTHER", cpu_native_bf16=True)
+    p.write_text(json.dumps(dict(env, sessions=[first, resumed])))
+    with pytest.raises(UserError, match="processors .*runs resumed on another processor or "
+                                        "precision: .*seed1"):
+        build_report([runs], tmp_path / "r2" / "three_task", log=lambda *a: None)
+    mixed = build_report([runs], tmp_path / "r3" / "three_task", log=lambda *a: None,
+                         allow_mixed=True)
+    assert "OTHER CPU (native bf16)" in (mixed.out / "report.md").read_text()

@@ -24,7 +24,14 @@ from benchmark.evaluation.cl_metrics import CONVENTIONS
 from benchmark.evaluation.scores import SCORE_DEFINITION
 from benchmark.io import atomic_write_text
 from benchmark.reporting import plots, tables
-from benchmark.reporting.runs import Run, check_mixing, common_settings, load_runs, mixing
+from benchmark.reporting.runs import (
+    Run,
+    check_mixing,
+    common_settings,
+    joined,
+    load_runs,
+    mixing,
+)
 
 FORMATS = ("md", "csv", "tex")
 
@@ -64,7 +71,9 @@ def report_group(group: str, runs: list[Run], out: Path, formats: list[str],
     by_label = {lab: [r for r in runs if r.label == lab] for lab in labels}
     mixed = mixing(runs)  # only non-empty when the caller allowed mixing
     provenance = (f"MIXED PROVENANCE (--allow-mixed): {'; '.join(mixed)}" if mixed else
-                  f"code {runs[0].revision}, threads={runs[0].threads}")
+                  f"code {runs[0].revision}, threads={runs[0].threads}, trained in "
+                  f"{joined(runs[0].precisions_used)} on "
+                  f"{joined(runs[0].processors) or 'a processor not recorded'}")
     caption = (f"{group}: mean ± std over seeds ({settings}; {provenance}). ACC in score %, "
                "BWT/FWT/forgetting/intransigence in score points; final task metrics in their "
                "own units.")

@@ -7,8 +7,10 @@ shared by every run of the stream, and `threads=`, are stated once in the report
 every row label). Seeds of one variant are aggregated.
 
 Provenance (`mixing`): a report puts numbers side by side and averages seeds, so its runs must
-come from one code revision (benchmark.provenance) and one thread count (it changes results:
-reductions sum in another order), and the seeds of a variant from one train/strategy config.
+come from one code revision (benchmark.provenance), one thread count (it changes results:
+reductions sum in another order), one precision as trained (a CPU without native bf16 trains a
+bf16 profile in fp32) and one processor kind (other kernels), and the seeds of a variant from
+one train/strategy config.
 Anything else is refused unless the caller allows mixing; then the report says what was mixed.
 """
 from __future__ import annotations
@@ -76,6 +78,33 @@ class Run:
     @property
     def threads(self) -> int | None:
         return self.config.get("train", {}).get("threads")
+
+    @property
+    def sessions(self) -> list[dict]:
+        """Where the run trained, one entry per session (benchmark.environment.run_sessions);
+        runs made before sessions were recorded count as one session."""
+        return self.environment.get("sessions") or [self.environment]
+
+    @property
+    def precisions_used(self) -> frozenset[str]:
+        """The precision(s) the run trained at: two when it was resumed on a CPU without native
+        bf16, say. Runs made before the used precision was recorded ran at the requested one
+        (they never changed it on a CPU)."""
+        used = {s.get("precision_used") for s in self.sessions} - {None}
+        return frozenset(used or {str(self.config.get("train", {}).get("precision"))})
+
+    @property
+    def processors(self) -> frozenset[str]:
+        """The processor kind(s) it trained on: the GPU's name, or the CPU's vector ISA and
+        whether it has native bf16 (both change kernels, hence numerics); empty if unrecorded."""
+        kinds = set()
+        for s in self.sessions:
+            if str(s.get("device", "cpu")).startswith("cuda"):
+                kinds.add(str(s.get("device_name")))
+            elif s.get("cpu_capability"):
+                bf16 = "native bf16" if s.get("cpu_native_bf16") else "no native bf16"
+                kinds.add(f"{s['cpu_capability']} CPU ({bf16})")
+        return frozenset(kinds)
 
     @cached_property
     def mask_accounting(self) -> dict | None:
@@ -211,13 +240,21 @@ def assign_groups(runs: list[Run]) -> None:
 
 def mixing(runs: list[Run]) -> list[str]:
     """What differs between runs that a report would aggregate or compare, one line each:
-    code revisions or thread counts among all `runs`, and train/strategy configs among the seeds
-    of one variant. Empty when the runs are of one kind."""
+    code revisions, thread counts, precisions used or processor kinds among all `runs` (each
+    changes numerics; processors only among runs that record theirs), and train/strategy
+    configs among the seeds of one variant. Empty when the runs are of one kind."""
     found = []
     for what, values in (("code revisions", {r.revision for r in runs}),
-                         ("thread counts", {str(r.threads) for r in runs})):
+                         ("thread counts", {str(r.threads) for r in runs}),
+                         ("precisions used", {joined(r.precisions_used) for r in runs}),
+                         ("processors", {joined(r.processors) for r in runs} - {""})):
         if len(values) > 1:
             found.append(f"{what} {', '.join(sorted(values))}")
+    resumed_elsewhere = [str(r.path) for r in runs
+                         if len(r.precisions_used) > 1 or len(r.processors) > 1]
+    if resumed_elsewhere:
+        found.append("runs resumed on another processor or precision: "
+                     + ", ".join(resumed_elsewhere))
     variants: dict[tuple, list[Run]] = {}
     for r in runs:
         variants.setdefault((r.group, r.label), []).append(r)
@@ -230,6 +267,11 @@ def mixing(runs: list[Run]) -> list[str]:
                            if v != (members[0].config.get(section) or {}).get(k)})
             found.append(f"{group} {label}: seeds with different settings ({', '.join(keys)})")
     return found
+
+
+def joined(values: frozenset[str]) -> str:
+    """Kinds as one label, e.g. "bf16 + fp32"."""
+    return " + ".join(sorted(values))
 
 
 def check_mixing(runs: list[Run], allow_mixed: bool) -> list[str]:

@@ -18,7 +18,7 @@ import torch
 
 from benchmark import masks as M
 from benchmark.config import TrainConfig, apply_overrides, check_model_choice, profile_config
-from benchmark.environment import environment
+from benchmark.environment import environment, run_sessions
 from benchmark.errors import Interrupted, UserError
 from benchmark.evaluation.scores import SCORE_DEFINITION, score
 from benchmark.io import atomic_torch_save, atomic_write_json, atomic_write_text
@@ -206,14 +206,23 @@ def _start(s: _Session) -> _Progress:
         for sub in s.subsets:  # R's row 0: the untrained model
             s.loggers.log(f"R/{sub}", _score(sub, progress.baseline[sub]), 0)
     atomic_write_json(s.run_dir / "config.json", s.config)
-    atomic_write_json(s.run_dir / "environment.json",
-                      {**environment(req.device), "precision_used": s.train.precision,
-                       "tf32": torch.device(req.device).type == "cuda"})
+    env_path = s.run_dir / "environment.json"
+    env = {**environment(req.device), "precision_used": s.train.precision,
+           "tf32": torch.device(req.device).type == "cuda"}
+    previous = _read_json_or_none(env_path) if progress.start else None
+    atomic_write_json(env_path, {**env, "sessions": run_sessions(previous, env, progress.start)})
     trainable = sum(p.numel() for p in s.model.parameters() if p.requires_grad)
     s.say(f"run {Path(req.stream).stem}/{req.strategy}/seed{req.seed} profile={req.profile}: "
           f"{len(s.stream.experiences)} experiences, train sizes {s.built.train_sizes}, "
           f"model {s.train.model} {s.params['total']:,} params ({trainable:,} trainable)")
     return progress
+
+
+def _read_json_or_none(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _score(subset: str, metrics: dict) -> float:

@@ -24,6 +24,10 @@ class SubnetConfig:
     search: Literal["copy", "free"] = field(default="copy", metadata={
         "help": "search among all weights (on a copy) or only among weights no mask uses"})
     round_epochs: int = field(default=1, metadata={"help": "epochs of masked training per round"})
+    first_round: Literal["dense", "task"] = field(default="dense", metadata={
+        "help": "IMP's round 1 prunes the copy trained densely on the whole experience (dense), "
+                "or trains it round_epochs on the task's own data first (task); they differ "
+                "when an experience holds several tasks, whose round-1 cuts dense makes equal"})
     rewind: bool = field(default=False, metadata={"help": "rewind weights after each prune"})
     freeze_shared: bool = field(default=True, metadata={
         "help": "train norms/biases/embeddings only in the first experience"})

@@ -31,6 +31,9 @@ class SubnetConfig:
     rewind: bool = field(default=False, metadata={"help": "rewind weights after each prune"})
     freeze_shared: bool = field(default=True, metadata={
         "help": "train norms/biases/embeddings only in the first experience"})
+    task_tokens: Literal["frozen", "own"] = field(default="frozen", metadata={
+        "help": "with freeze_shared, the embedding rows of prompt tokens one task alone uses "
+                "(its task token) freeze too (frozen), or train with that task (own)"})
 
 
 @register_strategy("subnet", "task-specific subnetworks by iterative magnitude pruning (paper)",

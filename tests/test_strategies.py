@@ -57,6 +57,73 @@ def test_strategy_runs_three_task(strategy, family, quick_corpus, tiny_whisper_d
         assert (run_dir / name).exists()
 
 
+@pytest.mark.parametrize("family", ["conformer", "whisper"])
+def test_subnet_task_tokens_own_trains_only_the_new_tasks_rows(family, quick_corpus,
+                                                               tiny_whisper_dir, tmp_path,
+                                                               monkeypatch):
+    """task_tokens=own: a task met after experience 0 trains the embedding rows of the prompt
+    tokens only it uses (frozen with the shared table by default); no other row moves, so with
+    update=exclusive er's metric still does not change."""
+    from benchmark.models.backbones import build_backbone
+    from benchmark.runner import checkpoint
+    from benchmark.training.masked import own_prompt_rows
+
+    after_exp = []
+    real_save = checkpoint.atomic_torch_save
+
+    def keep_checkpoints(path, obj):
+        if path.name == "checkpoint.pt":
+            after_exp.append({k: v.clone() for k, v in obj["model"].items()})
+        return real_save(path, obj)
+
+    monkeypatch.setattr(checkpoint, "atomic_torch_save", keep_checkpoints)
+    model = "conformer-tiny" if family == "conformer" else f"whisper:{tiny_whisper_dir}"
+    overrides = [] if family == "conformer" else whisper_overrides(tiny_whisper_dir)
+    run_dir = _run(quick_corpus, tmp_path, "subnet",
+                   [*overrides, "update=exclusive", "task_tokens=own"])
+    backbone = build_backbone(model)
+    own = own_prompt_rows(backbone.model, backbone.tokenizer)
+    table = "decoder.embed.weight" if family == "conformer" \
+        else "decoder.embed_tokens.extra.weight"
+    trainable = {n for n, p in backbone.model.named_parameters() if p.requires_grad}
+    assert len(after_exp) == 3
+    for i, task in ((1, "ic"), (2, "asr")):  # three_task: er, then ic, then asr
+        moved = (after_exp[i - 1][table] != after_exp[i][table]).any(dim=1)
+        expect = own[task][table].tolist() if table in own[task] and table in trainable else []
+        assert moved.nonzero().flatten().tolist() == expect, task
+    assert own["ic"][table].numel() > 0  # ic's own row is in the table, so the check can fail
+    er = json.loads((run_dir / "metrics.json").read_text())["per_task"]["er"]
+    assert er["accuracy"][0] == er["accuracy"][1] == er["accuracy"][2]
+
+
+def test_subnet_first_round_task_trains_each_task_before_its_first_cut(quick_corpus, tmp_path,
+                                                                      monkeypatch):
+    """adaptation's first experience holds er, ic and asr. first_round=dense prunes the jointly
+    trained copy in round 1 (one training of the copy per task: round 2's); first_round=task
+    trains the copy on the task's own data before round 1 too."""
+    from benchmark.training.masked import SubnetStrategy
+
+    trained = []
+    real_train_copy = SubnetStrategy._train_copy
+
+    def count(self, model, dataset, epochs, mask=None, task=None):
+        trained.append(task)
+        return real_train_copy(self, model, dataset, epochs, mask, task)
+
+    monkeypatch.setattr(SubnetStrategy, "_train_copy", count)
+    for first_round, per_task in (("dense", 1), ("task", 2)):  # 0.36 = two rounds of 0.2
+        trained.clear()
+        run_dir = _run(quick_corpus, tmp_path / first_round, "subnet",
+                       [f"first_round={first_round}", "max_train_per_subset=16",
+                        "max_eval_per_subset=8"], stream="adaptation")
+        # experience 0: the dense copy (task None), then per task its masked trainings
+        assert trained == [None] + ["er"] * per_task + ["ic"] * per_task + ["asr"] * per_task
+        m = json.loads((run_dir / "metrics.json").read_text())
+        search = m["params"]["extra_state"][0]["mask_search"]
+        assert {t: v["round_epochs"] for t, v in search.items()} == dict.fromkeys(
+            ("er", "ic", "asr"), per_task)
+
+
 def test_exclusive_subnet_has_zero_interference(quick_corpus, tmp_path, monkeypatch):
     from benchmark import masks as M
     from benchmark.runner import checkpoint

@@ -52,6 +52,10 @@ class SLUModel(nn.Module):
                                           c.attn_dropout)
         self.ctc = nn.Linear(c.d_model, vocab_size)
 
+    def token_row(self, token_id: int) -> tuple[str, int]:
+        """The parameter and row that embed `token_id`."""
+        return "decoder.embed.weight", token_id
+
     def set_cmvn(self, mean: Tensor, std: Tensor) -> None:
         """Set global CMVN statistics (per mel bin, over the training corpus' valid frames)."""
         self.cmvn.set_stats(mean, std)

@@ -20,6 +20,9 @@ How a task gets its mask, and how the shared weights are trained through it:
 3. Shared parameters no mask covers (norms, biases, embeddings) are trained in the first
    experience only when `freeze_shared` (default; forced for update="exclusive"), so later
    experiences cannot move them. With "exclusive" every earlier task's metric stays unchanged.
+   With task_tokens="own" a task still trains the embedding rows of the prompt tokens only it
+   uses (`own_prompt_rows`): otherwise a task first met after experience 0 keeps its task
+   token at its initial value.
 4. Evaluation of a task runs through its own mask (`eval_context`).
 """
 from __future__ import annotations
@@ -83,8 +86,11 @@ class MaskedTraining(SupervisedPlugin):
         super().__init__()
         self.masks, self.seed, self.plan = masks, seed, plan
         self.update_masks, self.frozen = update_masks or {}, frozen or []
+        # task -> {name of a frozen parameter: rows the task may still train} (own_prompt_rows)
+        self.trainable_rows: dict[str, dict[str, torch.Tensor]] = {}
         self.current = None
         self.dense = None
+        self._row_steps: list = []
 
     def switch(self, model, task: str | None) -> None:
         if self.current is not None:
@@ -130,7 +136,19 @@ class MaskedTraining(SupervisedPlugin):
         for p, frozen, _update, _view in self._steps:
             if p.grad is not None:
                 p.grad.masked_fill_(frozen, 0)
-        M.freeze_grads(strategy.model, self.frozen)
+        rows = self.trainable_rows.get(self.current, {})
+        M.freeze_grads(strategy.model, [n for n in self.frozen if n not in rows])
+        # a frozen table with rows this task may train: only those rows keep their gradient,
+        # and every other row is put back after the step (decay, other tasks' stale moments)
+        self._row_steps = []
+        params = dict(strategy.model.named_parameters()) if rows else {}
+        for name, own in rows.items():
+            p = params[name]
+            if name in self.frozen and p.grad is not None:
+                others = torch.ones(p.shape[0], dtype=torch.bool, device=p.device)
+                others[own.to(p.device)] = False
+                p.grad[others] = 0
+                self._row_steps.append((p, others, p[others].clone()))
 
     @torch.no_grad()
     def after_update(self, strategy, **kw):
@@ -138,9 +156,26 @@ class MaskedTraining(SupervisedPlugin):
         # (AdamW's decoupled decay and stale moments move them even with zero gradients).
         for p, _frozen, update, view in self._steps:
             torch.where(update, p, view, out=p)
+        for p, others, before in self._row_steps:
+            p[others] = before
 
     def after_training_exp(self, strategy, **kw):
         self.switch(strategy.model, None)
+
+
+def own_prompt_rows(model, tokenizer) -> dict[str, dict[str, torch.Tensor]]:
+    """Per task: the embedding rows of the prompt tokens no other task's prompt holds (its task
+    specifier such as `<|ic|>`; LID's `<|audio|>`), as {parameter name: row indices}. Training
+    them changes no other task's input, so they need not be frozen with the shared tables."""
+    prompts = {t: set(tokenizer.prompt(t)) for t in TASKS}
+    out = {}
+    for task, ids in prompts.items():
+        rows: dict[str, list[int]] = {}
+        for i in sorted(ids.difference(*(p for u, p in prompts.items() if u != task))):
+            name, row = model.token_row(i)
+            rows.setdefault(name, []).append(row)
+        out[task] = {n: torch.tensor(r) for n, r in rows.items()}
+    return out
 
 
 class SubnetStrategy(SupervisedPlugin):
@@ -154,6 +189,8 @@ class SubnetStrategy(SupervisedPlugin):
         self.trained = False
         self.search_log: dict[str, dict] = {}
         self.trainer = MaskedTraining(self.masks, seed=ctx.seed, plan=self.plan_experience)
+        if cfg.task_tokens == "own":
+            self.trainer.trainable_rows = own_prompt_rows(ctx.model, ctx.tokenizer)
 
     # -- search ---------------------------------------------------------------------------
     def _train_copy(self, model, dataset, epochs: int, mask=None, task=None) -> None:

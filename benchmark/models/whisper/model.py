@@ -87,6 +87,13 @@ class WhisperSLU(nn.Module):
         self.encoder.embed_positions.weight.requires_grad_(False)  # sinusoids, as in Whisper
         self.vocab_size = config.vocab_size + n_added_tokens
 
+    def token_row(self, token_id: int) -> tuple[str, int]:
+        """The parameter and row that embed `token_id` (added tokens live in `extra`)."""
+        base_rows = self.decoder.embed_tokens.base_rows
+        if token_id >= base_rows:
+            return "decoder.embed_tokens.extra.weight", token_id - base_rows
+        return "decoder.embed_tokens.base.weight", token_id
+
     def load_whisper_state(self, state: dict[str, Tensor]) -> None:
         """Load a transformers-named Whisper state_dict ("model." prefix optional)."""
         renamed = {}

@@ -107,10 +107,17 @@ def per_run_frame(runs: list[Run]) -> pd.DataFrame:
 def summary_frame(runs: list[Run]) -> pd.DataFrame:
     """Mean and std over seeds for one group: index = variant label, columns = a MultiIndex
     (quantity, "mean" | "std"), plus ("seeds", "n")."""
-    df = per_run_frame(runs).drop(columns=["group", "path"])
+    return mean_std_over_seeds(per_run_frame(runs).drop(columns=["group", "path"]))
+
+
+def mean_std_over_seeds(df: pd.DataFrame) -> pd.DataFrame:
+    """`summary_frame` of a per-run frame (label, seed and numeric columns)."""
     numeric = df.drop(columns=["seed"])
     g = numeric.groupby("label", sort=False)
-    out = pd.concat({"mean": g.mean(), "std": g.std(ddof=1)}, axis=1).swaplevel(axis=1)
+    # skipna=False: a quantity missing for some seeds (intransigence without joint runs of those
+    # seeds) is shown as missing, not as the mean of the others under the full seed count
+    out = pd.concat({"mean": g.mean(skipna=False), "std": g.std(ddof=1, skipna=False)},
+                    axis=1).swaplevel(axis=1)
     cols = [c for c in numeric.columns if c != "label"]
     out = out[[(c, stat) for c in cols for stat in ("mean", "std")]]
     out[("seeds", "n")] = g.size()

@@ -13,7 +13,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.errors import UserError
 from benchmark.reporting import build_report, write_run_report
-from benchmark.reporting.tables import fwt_caveat, to_latex, to_markdown
+from benchmark.reporting.tables import fmt, fwt_caveat, mean_std_over_seeds, to_latex, to_markdown
 
 
 def _metrics(root, strategy):
@@ -173,6 +173,17 @@ def test_write_run_report(small_runs, tmp_path):
     text = (out / "report.md").read_text()
     assert "| after er |" in text and "ACC (score)" in text
     assert (out / "R.png").exists() and (out / "R.pdf").exists()
+
+
+def test_a_quantity_missing_for_some_seeds_is_shown_missing():
+    """Intransigence needs joint's run of the same seed: without it for seed 1, the mean over
+    seeds 0-2 is missing, not seeds 0 and 2's mean under "3 seeds"."""
+    df = pd.DataFrame({"label": ["subnet"] * 3, "seed": [0, 1, 2], "acc": [50.0, 60.0, 70.0],
+                       "intransigence": [1.0, np.nan, 3.0]})
+    out = mean_std_over_seeds(df)
+    assert out.loc["subnet", ("acc", "mean")] == 60.0 and out.loc["subnet", ("seeds", "n")] == 3
+    assert fmt(out.loc["subnet", ("intransigence", "mean")],
+               out.loc["subnet", ("intransigence", "std")]) == "–"
 
 
 def test_writers_escape():

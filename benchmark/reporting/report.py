@@ -90,6 +90,8 @@ def report_group(group: str, runs: list[Run], out: Path, formats: list[str],
           "uses for a task after the last experience, mean over tasks. Std: sample std "
           "(ddof=1) over seeds; one seed shows the mean only."), "",
           *([caveat, ""] if (caveat := tables.fwt_caveat([r.metrics for r in runs])) else []),
+          *([caveat, ""] if (caveat := tables.negative_score_caveat([r.metrics for r in runs]))
+            else []),
           "<details><summary>Metric definitions</summary>", "", "```", CONVENTIONS, "```", "",
           "</details>", "", "## Score matrices R[i][j]", ""]
     plot_dir = out / "plots"
@@ -237,6 +239,8 @@ def write_run_report(run_dir: str | Path) -> Path:
         df.index.name = "metric"
         md += ["## Continual-learning summary", "", tables.to_markdown(df)]
         if s.get("fwt") is not None and (caveat := tables.fwt_caveat([m])):
+            md += ["", caveat]
+        if caveat := tables.negative_score_caveat([m]):
             md += ["", caveat]
     atomic_write_text(out / "report.md", "\n".join(md) + "\n")
     return out

@@ -36,8 +36,9 @@ def final_metric_column(subset: str) -> str:
 
 
 def per_task_values(summary_entry: dict, subsets: list[str]) -> dict[str, float | None]:
-    """A cl_summary per-task dict keyed by subset name. The runner calls cl_summary without
-    task names, so keys are column indices ("0", "1", ...); named keys are passed through."""
+    """A cl_summary per-task dict keyed by subset name: runs that saved it keyed by column index
+    ("0", "1", ...; older runs) are mapped to names; named keys (the runner passes the subset
+    names now) are passed through."""
     if all(str(k).isdigit() for k in summary_entry):
         return {subsets[int(k)]: v for k, v in summary_entry.items()}
     return dict(summary_entry)
@@ -307,6 +308,25 @@ def fwt_caveat(metrics: list[dict]) -> str | None:
             "that knowledge transferred. Compare strategies on ACC, BWT and forgetting.")
 
 
+def negative_score_caveat(metrics: list[dict]) -> str | None:
+    """A warning when a trained model scores below zero on a task (WER above 100 %): the score
+    has no floor there, so that one column can outweigh the bounded classification scores in
+    ACC, BWT and forgetting. None when every score after training is >= 0."""
+    lowest: dict[str, float] = {}
+    for m in metrics:
+        for row in m["score"]["R"]:
+            for subset, v in zip(m["eval_subsets"], row):
+                if v is not None and v < 0:
+                    lowest[subset] = min(lowest.get(subset, v), v)
+    if not lowest:
+        return None
+    worst = ", ".join(f"{s} {v:.0f}" for s, v in lowest.items())
+    return (f"Score caveat: after training, scores fall below zero on {worst} (lowest over "
+            "these runs; WER above 100 %). A WER-based score has no floor, so such a column "
+            "can weigh more in ACC, BWT and forgetting than a classification task (0-100) can; "
+            "read the per-task tables too.")
+
+
 def summary_table(metrics_path: Path) -> str:
     """The score matrix and the CL summary of one run as text (printed at its end)."""
     m = json.loads(Path(metrics_path).read_text())
@@ -319,6 +339,8 @@ def summary_table(metrics_path: Path) -> str:
         if s.get(key) is not None:
             lines.append(f"{key.upper():>10}: {s[key]:.2f}")
     if s.get("fwt") is not None and (caveat := fwt_caveat([m])):
+        lines.append(caveat)
+    if caveat := negative_score_caveat([m]):
         lines.append(caveat)
     lines.append(f"wall time: {m['wall_seconds']['total']:.1f} s")
     return "\n".join(lines)

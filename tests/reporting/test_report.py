@@ -13,7 +13,14 @@ import pytest
 from benchmark.cli import main
 from benchmark.errors import UserError
 from benchmark.reporting import build_report, write_run_report
-from benchmark.reporting.tables import fmt, fwt_caveat, mean_std_over_seeds, to_latex, to_markdown
+from benchmark.reporting.tables import (
+    fmt,
+    fwt_caveat,
+    mean_std_over_seeds,
+    negative_score_caveat,
+    to_latex,
+    to_markdown,
+)
 
 
 def _metrics(root, strategy):
@@ -238,6 +245,22 @@ def test_fwt_caveat_when_the_untrained_model_scores_below_zero(tmp_path):
                                       "zero on asr -630 ")
     m["score"]["baseline"] = [0.0] * len(m["eval_subsets"])
     assert fwt_caveat([m]) is None
+
+
+def test_score_caveat_when_a_trained_model_scores_below_zero(tmp_path):
+    # after training every committed reference score is >= 0; a WER of 145 % (score -45) after
+    # the last experience makes that column outweigh the bounded ones, and the report says so
+    committed = Path(__file__).resolve().parents[2] / "results/seven_task/naive/seed0"
+    run_dir = tmp_path / "run"
+    shutil.copytree(committed, run_dir, ignore=shutil.ignore_patterns("report"))
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert negative_score_caveat([m]) is None
+    assert "Score caveat" not in (write_run_report(run_dir) / "report.md").read_text()
+    m["score"]["R"][-1][m["eval_subsets"].index("asr")] = -45.0
+    (run_dir / "metrics.json").write_text(json.dumps(m))
+    assert negative_score_caveat([m]).startswith("Score caveat: after training, scores fall "
+                                                 "below zero on asr -45 ")
+    assert "Score caveat" in (write_run_report(run_dir) / "report.md").read_text()
 
 
 def test_params_used_of_a_masked_run_is_counted_from_its_masks():

@@ -57,16 +57,10 @@ def test_strategy_runs_three_task(strategy, family, quick_corpus, tiny_whisper_d
         assert (run_dir / name).exists()
 
 
-@pytest.mark.parametrize("family", ["conformer", "whisper"])
-def test_subnet_task_tokens_own_trains_only_the_new_tasks_rows(family, quick_corpus,
-                                                               tiny_whisper_dir, tmp_path,
-                                                               monkeypatch):
-    """task_tokens=own: a task met after experience 0 trains the embedding rows of the prompt
-    tokens only it uses (frozen with the shared table by default); no other row moves, so with
-    update=exclusive er's metric still does not change."""
-    from benchmark.models.backbones import build_backbone
+def _model_after_each_experience(monkeypatch) -> list[dict]:
+    """A list that fills, as a run goes, with a copy of the model's weights at each
+    per-experience checkpoint (the runner saves one after every experience)."""
     from benchmark.runner import checkpoint
-    from benchmark.training.masked import own_prompt_rows
 
     after_exp = []
     real_save = checkpoint.atomic_torch_save
@@ -77,6 +71,20 @@ def test_subnet_task_tokens_own_trains_only_the_new_tasks_rows(family, quick_cor
         return real_save(path, obj)
 
     monkeypatch.setattr(checkpoint, "atomic_torch_save", keep_checkpoints)
+    return after_exp
+
+
+@pytest.mark.parametrize("family", ["conformer", "whisper"])
+def test_subnet_task_tokens_own_trains_only_the_new_tasks_rows(family, quick_corpus,
+                                                               tiny_whisper_dir, tmp_path,
+                                                               monkeypatch):
+    """task_tokens=own: a task met after experience 0 trains the embedding rows of the prompt
+    tokens only it uses (frozen with the shared table by default); no other row moves, so with
+    update=exclusive er's metric still does not change."""
+    from benchmark.models.backbones import build_backbone
+    from benchmark.training.masked import own_prompt_rows
+
+    after_exp = _model_after_each_experience(monkeypatch)
     model = "conformer-tiny" if family == "conformer" else f"whisper:{tiny_whisper_dir}"
     overrides = [] if family == "conformer" else whisper_overrides(tiny_whisper_dir)
     run_dir = _run(quick_corpus, tmp_path, "subnet",
@@ -126,18 +134,8 @@ def test_subnet_first_round_task_trains_each_task_before_its_first_cut(quick_cor
 
 def test_exclusive_subnet_has_zero_interference(quick_corpus, tmp_path, monkeypatch):
     from benchmark import masks as M
-    from benchmark.runner import checkpoint
 
-    # keep the weights after experience 0 (the first per-experience checkpoint)
-    after_exp = []
-    real_save = checkpoint.atomic_torch_save
-
-    def keep_checkpoints(path, obj):
-        if path.name == "checkpoint.pt":
-            after_exp.append({k: v.clone() for k, v in obj["model"].items()})
-        return real_save(path, obj)
-
-    monkeypatch.setattr(checkpoint, "atomic_torch_save", keep_checkpoints)
+    after_exp = _model_after_each_experience(monkeypatch)
     run_dir = _run(quick_corpus, tmp_path, "subnet", ["update=exclusive"])
     final = torch.load(run_dir / "model.pt", weights_only=True)
     masks = M.TaskMasks({})

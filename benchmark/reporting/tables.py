@@ -288,19 +288,26 @@ def write_table(base: Path, display: pd.DataFrame, numeric: pd.DataFrame, format
     return written
 
 
+def _lowest_below_zero(pairs) -> str | None:
+    """'subset score, ...' for each subset's lowest score below zero among (subset, score)
+    pairs, in first-seen order; None when no score is below zero."""
+    lowest: dict[str, float] = {}
+    for subset, v in pairs:
+        if v is not None and v < 0:
+            lowest[subset] = min(lowest.get(subset, v), v)
+    return ", ".join(f"{s} {v:.0f}" for s, v in lowest.items()) if lowest else None
+
+
 def fwt_caveat(metrics: list[dict]) -> str | None:
     """A warning when FWT's reference, the model before any training, scores below zero on a
     task (WER above 100 %). A pretrained Whisper with untrained task tokens decodes ASR to the
     length cap (WER ~730 % measured), so b_asr ~ -630 and FWT, which subtracts b, is dominated by
     that one task whatever the strategy. None when every reference score is >= 0."""
-    lowest: dict[str, float] = {}
-    for m in metrics:
-        for subset, b in zip(m["eval_subsets"], m["score"].get("baseline") or []):
-            if b is not None and b < 0:
-                lowest[subset] = min(lowest.get(subset, b), b)
-    if not lowest:
+    worst = _lowest_below_zero((subset, b) for m in metrics
+                               for subset, b in zip(m["eval_subsets"],
+                                                    m["score"].get("baseline") or []))
+    if worst is None:
         return None
-    worst = ", ".join(f"{s} {b:.0f}" for s, b in lowest.items())
     return (f"FWT caveat: the model before any training scores below zero on {worst} (lowest "
             "over these runs; WER above 100 %: more words out than spoken, as when decoding runs to "
             "the length cap), and FWT subtracts "
@@ -312,15 +319,10 @@ def negative_score_caveat(metrics: list[dict]) -> str | None:
     """A warning when a trained model scores below zero on a task (WER above 100 %): the score
     has no floor there, so that one column can outweigh the bounded classification scores in
     ACC, BWT and forgetting. None when every score after training is >= 0."""
-    lowest: dict[str, float] = {}
-    for m in metrics:
-        for row in m["score"]["R"]:
-            for subset, v in zip(m["eval_subsets"], row):
-                if v is not None and v < 0:
-                    lowest[subset] = min(lowest.get(subset, v), v)
-    if not lowest:
+    worst = _lowest_below_zero((subset, v) for m in metrics for row in m["score"]["R"]
+                               for subset, v in zip(m["eval_subsets"], row))
+    if worst is None:
         return None
-    worst = ", ".join(f"{s} {v:.0f}" for s, v in lowest.items())
     return (f"Score caveat: after training, scores fall below zero on {worst} (lowest over "
             "these runs; WER above 100 %). A WER-based score has no floor, so such a column "
             "can weigh more in ACC, BWT and forgetting than a classification task (0-100) can; "

@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
-# Folders of suite 0.1 that results/README.md labels as stale, never aggregated.
-NOT_REFERENCE = {"ablation_conformer", "quick"}
+# Folders results/README.md labels as not reference runs, never aggregated: suite 0.1's, and
+# ablations made at another commit or precision (each folder's README says how).
+NOT_REFERENCE = {"ablation_conformer", "quick", "ablation_first_round"}
 
 
 def reference_commit() -> str:

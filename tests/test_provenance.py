@@ -42,6 +42,20 @@ def test_resume_fingerprint_includes_the_source(monkeypatch):
     assert fingerprint(config) != a
 
 
+def test_resume_fingerprint_counts_settings_not_the_spelling_of_overrides():
+    from benchmark.runner.checkpoint import fingerprint
+
+    def config(overrides, sparsity):
+        return {"run": {"stream": "adaptation", "strategy": "subnet", "seed": 0,
+                        "profile": "default", "order": None, "overrides": overrides},
+                "train": {"threads": 1}, "strategy": {"first_round": "dense",
+                                                      "sparsity": sparsity}}
+
+    made = fingerprint(config(["threads=1"], 0.36))
+    assert fingerprint(config(["first_round=dense", "threads=1"], 0.36)) == made
+    assert fingerprint(config(["threads=1", "sparsity=0.67"], 0.67)) != made
+
+
 def _git(cwd, *args):
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
                    env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",

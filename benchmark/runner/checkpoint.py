@@ -25,12 +25,15 @@ CLOCK_COUNTERS = ("train_iterations", "train_exp_counter", "train_exp_epochs",
 
 def fingerprint(config: dict) -> str:
     """What a checkpoint must match to be resumed: everything but output/run-control flags, and
-    the suite's source code (benchmark.provenance.source_sha256)."""
+    the suite's source code (benchmark.provenance.source_sha256). The resolved settings count,
+    not how the overrides were spelled: every override lands in `train` or `strategy`, so
+    `threads=1 first_round=dense` (the default, said aloud) resumes a run made with `threads=1`,
+    as the sweep, which compares those sections, expects."""
     from benchmark.provenance import source_sha256
 
     keep = {k: v for k, v in config.items() if k != "run"}
     keep["run"] = {k: config["run"][k] for k in ("stream", "strategy", "seed", "profile",
-                                                  "order", "overrides")}
+                                                  "order")}
     keep["source_sha256"] = source_sha256()
     keep["checkpoint_format"] = CHECKPOINT_FORMAT
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()

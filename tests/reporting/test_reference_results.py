@@ -12,7 +12,7 @@ import pandas as pd
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 # Folders results/README.md labels as not reference runs, never aggregated: suite 0.1's, and
 # ablations made at another commit or precision (each folder's README says how).
-NOT_REFERENCE = {"ablation_conformer", "quick", "ablation_first_round", "ablation_ic_plasticity"}
+NOT_REFERENCE = {"ablation_conformer", "quick", "ablation_first_round", "ablation_plasticity"}
 
 
 def reference_commit() -> str:

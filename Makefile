@@ -42,26 +42,30 @@ lint: $(STAMP)
 # README's generated blocks. The sweeps skip finished runs (and refuse a folder holding a run
 # made with other settings), so this also completes a partial set, across sessions. Run it from
 # a clean checkout of the commit named in results/README.md: the report refuses to mix code.
+# Every run asks for fp32 (REF), so the set is the same on a CPU with native bf16 or without
+# (the default profile trains in bf16 where it can: faster, other numbers); the processor
+# kind must still be one (scripts/reference_worktree.sh checks it).
+REF := precision=fp32
 results: $(STAMP)
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0,1,2 --jobs 2 \
-		--strategies naive,subnet,joint
+		--strategies naive,subnet,joint $(REF)
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0,1,2 --jobs 2 \
-		--strategies ewc,replay,packnet
+		--strategies ewc,replay,packnet $(REF)
 	$(BIN)/benchmark sweep --stream seven_task --strategies subnet --seeds 0,1,2 --jobs 2 \
-		--out results/update_exclusive update=exclusive
+		--out results/update_exclusive update=exclusive $(REF)
 	$(BIN)/benchmark sweep --stream adaptation --strategies naive,ewc,replay,subnet,joint \
-		--seeds 0 --jobs 2
+		--seeds 0 --jobs 2 $(REF)
 	$(BIN)/benchmark sweep --stream adaptation --strategies subnet --seeds 0 --jobs 2 \
-		--out results/update_exclusive update=exclusive
+		--out results/update_exclusive update=exclusive $(REF)
 	test -f results/compression/adaptation/seed0/compression.json || \
-		$(BIN)/benchmark compress --stream adaptation --no-progress threads=1
+		$(BIN)/benchmark compress --stream adaptation --no-progress threads=1 $(REF)
 	$(BIN)/benchmark sweep --stream three_task --strategies naive,ewc,replay,subnet,joint \
-		--seeds 0 --jobs 2
+		--seeds 0 --jobs 2 $(REF)
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0 --jobs 2 \
-		--strategies lwf,si,mas,agem,gem
+		--strategies lwf,si,mas,agem,gem $(REF)
 	# ablation: Whisper's tied token table trained too (the default freezes it; docs/models.md)
 	$(BIN)/benchmark sweep --stream seven_task --strategies naive,subnet --seeds 0 --jobs 2 \
-		--out results/ablation_train_embeddings train_embeddings=true
+		--out results/ablation_train_embeddings train_embeddings=true $(REF)
 	$(MAKE) report
 
 # One aggregate report over every reference run, then the README's generated blocks.

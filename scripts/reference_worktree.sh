@@ -1,69 +1,98 @@
 #!/usr/bin/env bash
-# Continue the committed reference set (results/README.md) across sessions.
+# Continue a reference set (results/README.md) across sessions.
 #
-# The set is made at one commit, from a clean tree, over several sessions, while main moves on.
-# So it is made in a git worktree of that commit, driven by a pinned Makefile kept outside the
-# worktree (a file inside would dirty its tree), and finished runs are copied back into main.
+# A set is made at one commit, from a clean tree, over several sessions, while main moves on.
+# So it is made in a git worktree of that commit, and finished runs are copied back into main.
+# Two sets are known:
+#   current  the committed set in results/ (README: results/README.md), bf16 on a CPU with
+#            native bf16, driven by a pinned Makefile kept outside the worktree (a file inside
+#            would dirty its tree)
+#   next     the set being made to replace it, in results/next_reference/ (its README names
+#            its commit), fp32 on an AVX2-only CPU, driven by that commit's own Makefile
 #
-#   scripts/reference_worktree.sh setup DIR    worktree at the reference commit in DIR, data/
-#                                              linked, the committed runs copied in (the sweeps
-#                                              skip them), the pinned Makefile beside DIR
-#   scripts/reference_worktree.sh collect DIR  copy DIR's finished runs into results/ (no
-#                                              model.pt, checkpoints or locks); then `make report`
-#
-# setup refuses a CPU without native bf16 (see below).
-# Then, in DIR:  make -f ../Makefile.reference -o <venv>/.installed VENV=<venv> results
-# with the venv of this checkout (PYTHONPATH=DIR so that the worktree's code is the one run).
-# Both commits are read from results/README.md, so the procedure there and this script agree.
+#   scripts/reference_worktree.sh setup DIR [SET]    worktree at the set's commit in DIR, data/
+#                                                    linked, the set's committed runs copied in
+#                                                    (the sweeps skip or resume them)
+#   scripts/reference_worktree.sh collect DIR [SET]  copy DIR's finished runs into the set's
+#                                                    folder (no model.pt, checkpoints or locks)
+# SET defaults to next. setup refuses a CPU of another kind than the set's (see below).
+# It prints the command that continues the set; run it with the venv of this checkout
+# (PYTHONPATH=DIR, so that the worktree's code is the one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 main=$(pwd)
 die() { echo "reference_worktree: $*" >&2; exit 1; }
 
-[ $# -eq 2 ] || die "usage: scripts/reference_worktree.sh setup|collect DIR"
+[ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: scripts/reference_worktree.sh setup|collect DIR [current|next]"
 action=$1
 dir=$(realpath -m "$2")
-readme=results/README.md
+set_name=${3:-next}
+case $set_name in
+current) dest=results ;;
+next) dest=results/next_reference ;;
+*) die "unknown set '$set_name': use current or next" ;;
+esac
+readme=$dest/README.md
 commit=$(grep -oP 'reference commit is `\K[0-9a-f]{7,40}' "$readme") \
     || die "$readme names no reference commit"
-makefile_rev=$(grep -oP 'git show \K[0-9a-f]{7,40}(?=:Makefile)' "$readme" | head -1) \
-    || die "$readme names no pinned Makefile (git show <rev>:Makefile)"
-# the folders of results/ that hold reference runs (the others are labelled stale ablations)
-folders=(seven_task three_task adaptation update_exclusive compression)
+# the folders that hold reference runs (the others are labelled ablations)
+folders=(seven_task three_task adaptation update_exclusive compression ablation_train_embeddings)
+python=${VENV:-$main/.venv}/bin/python
+
+check_cpu() {
+    [ "${REFERENCE_ANY_CPU:-0}" = 1 ] && return 0  # the user's explicit choice
+    [ -x "$python" ] || die "no $python: make venv first (or set VENV)"
+    if [ "$set_name" = current ]; then
+        # bf16 autocast with native bf16 kernels (avx512_bf16). Elsewhere the set's commit,
+        # which predates the fp32 fallback, would emulate bf16 (a train step ~4x slower), and
+        # other kernels give other numbers.
+        "$python" -c "import sys
+from benchmark.environment import cpu_has_fast_bf16; sys.exit(not cpu_has_fast_bf16())" \
+            || die "this CPU has no native bf16 (no AVX-512): the current set cannot continue here"
+    else
+        # fp32 with torch's AVX2 kernels: an AVX-512 CPU would dispatch to other kernels (other
+        # numbers), and the report refuses to average runs of two processor kinds.
+        grep -qw avx2 /proc/cpuinfo || die "this CPU has no AVX2: the next set cannot continue here"
+        if grep -qw avx512f /proc/cpuinfo; then
+            die "this CPU has AVX-512: the next set is made with AVX2 kernels only (other kernels give other numbers)"
+        fi
+    fi
+}
 
 case $action in
 setup)
     [ -e "$dir" ] && die "$dir exists: collect from it, or remove it with git worktree remove"
-    # The set trains under bf16 autocast on a CPU with native bf16 (avx512_bf16). Elsewhere the
-    # reference commit, which predates the fp32 fallback, would emulate bf16 (a train step ~4x
-    # slower), and other kernels give other numbers. REFERENCE_ANY_CPU=1 overrides.
-    python=${VENV:-$main/.venv}/bin/python
-    [ -x "$python" ] || die "no $python: make venv first (or set VENV)"
-    if [ "${REFERENCE_ANY_CPU:-0}" != 1 ] && ! "$python" -c "import sys
-from benchmark.environment import cpu_has_fast_bf16; sys.exit(not cpu_has_fast_bf16())"; then
-        die "this CPU has no native bf16 (no AVX-512): the reference set cannot continue here"
-    fi
+    check_cpu
     [ -d data ] || die "no data/ here: build the corpus first (make data)"
     git worktree add --detach "$dir" "$commit" >/dev/null
     ln -s "$main/data" "$dir/data"
     for f in "${folders[@]}"; do
-        [ -d "results/$f" ] && cp -r "results/$f" "$dir/results/"
+        [ -d "$dest/$f" ] && cp -r "$dest/$f" "$dir/results/"
     done
-    git show "$makefile_rev:Makefile" > "$(dirname "$dir")/Makefile.reference"
-    echo "worktree $dir at $commit, Makefile pinned at $makefile_rev:"
-    echo "  cd $dir && PYTHONPATH=$dir make -f ../Makefile.reference" \
-         "-o $main/.venv/.installed VENV=$main/.venv results"
+    if [ "$set_name" = current ]; then
+        makefile_rev=$(grep -oP 'git show \K[0-9a-f]{7,40}(?=:Makefile)' "$readme" | head -1) \
+            || die "$readme names no pinned Makefile (git show <rev>:Makefile)"
+        git show "$makefile_rev:Makefile" > "$(dirname "$dir")/Makefile.reference"
+        makefile="-f ../Makefile.reference "
+        echo "worktree $dir at $commit, Makefile pinned at $makefile_rev:"
+    else
+        makefile=""
+        echo "worktree $dir at $commit:"
+    fi
+    echo "  cd $dir && PYTHONPATH=$dir make ${makefile}-o $main/.venv/.installed" \
+         "VENV=$main/.venv results"
     ;;
 collect)
     [ -d "$dir/results" ] || die "$dir holds no results/: run setup first"
     n=0
     # a finished run has a model.pt (a finished compression study, its compression.json)
     while IFS= read -r done_file; do
-        run=$(dirname "${done_file#"$dir"/}")
+        rel=$(dirname "${done_file#"$dir"/results/}")
+        run=$dest/$rel
         if [ ! -f "$run/metrics.json" ] && [ ! -f "$run/compression.json" ]; then
             mkdir -p "$run"
-            rsync -a --exclude model.pt --exclude checkpoints --exclude .lock \
-                "$dir/$run/" "$run/"
+            cp -r "$dir/results/$rel/." "$run/"
+            rm -rf "$run/model.pt" "$run/checkpoints" "$run/.lock"
             echo "collected $run"
             n=$((n + 1))
         fi
@@ -71,7 +100,8 @@ collect)
                  [ -d "$dir/results/$f" ] && find "$dir/results/$f" \
                      \( -name model.pt -o -name compression.json \) -not -path '*/checkpoints/*'
              done | sort)
-    echo "$n new run(s) collected; next: make report, then the reference tests"
+    echo "$n new run(s) collected into $dest"
+    [ "$set_name" = current ] && echo "next: make report, then the reference tests"
     ;;
 *)
     die "unknown action '$action': use setup or collect"

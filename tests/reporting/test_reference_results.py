@@ -1,6 +1,8 @@
 """The committed reference runs come from one code state: the commit results/README.md names,
 a clean tree, one thread per run, the default profile and a complete run. The set is made across
-sessions and lands run by run, so this guards every folder that is added."""
+sessions and lands run by run, so this guards every folder that is added. The same holds for the
+set being made to replace it (results/next_reference/, its own README naming its commit), whose
+runs are also fp32 on one processor kind."""
 from __future__ import annotations
 
 import json
@@ -8,31 +10,39 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 # Folders results/README.md labels as not reference runs, never aggregated: suite 0.1's, and
 # ablations made at another commit or precision (each folder's README says how).
-NOT_REFERENCE = {"ablation_conformer", "quick", "ablation_first_round", "ablation_plasticity"}
+# The next set is checked as a set of its own (SETS).
+NOT_REFERENCE = {"ablation_conformer", "quick", "ablation_first_round", "ablation_plasticity",
+                 "next_reference"}
+NEXT = RESULTS / "next_reference"
+SETS = [pytest.param(RESULTS, id="current"),
+        pytest.param(NEXT, id="next", marks=pytest.mark.skipif(
+            not (NEXT / "README.md").exists(), reason="no next reference set"))]
 
 
-def reference_commit() -> str:
-    text = (RESULTS / "README.md").read_text()
+def reference_commit(root: Path = RESULTS) -> str:
+    text = (root / "README.md").read_text()
     found = re.search(r"reference commit is `([0-9a-f]{7,40})`", text)
-    assert found, "results/README.md must name the reference commit"
+    assert found, f"{root.relative_to(RESULTS.parent)}/README.md must name the reference commit"
     return found.group(1)
 
 
-def reference_runs() -> list[Path]:
+def reference_runs(root: Path = RESULTS) -> list[Path]:
     runs = []
-    for env in RESULTS.rglob("environment.json"):
-        if env.relative_to(RESULTS).parts[0] not in NOT_REFERENCE:
+    for env in root.rglob("environment.json"):
+        if root != RESULTS or env.relative_to(RESULTS).parts[0] not in NOT_REFERENCE:
             runs.append(env.parent)
     return sorted(runs)
 
 
-def test_every_reference_run_is_at_the_reference_commit_clean_and_single_threaded():
-    commit = reference_commit()
-    for run in reference_runs():
+@pytest.mark.parametrize("root", SETS)
+def test_every_reference_run_is_at_the_reference_commit_clean_and_single_threaded(root):
+    commit = reference_commit(root)
+    for run in reference_runs(root):
         env = json.loads((run / "environment.json").read_text())
         where = run.relative_to(RESULTS)
         assert env["code"]["commit"].startswith(commit), f"{where}: made at another commit"
@@ -46,20 +56,37 @@ def test_every_reference_run_is_at_the_reference_commit_clean_and_single_threade
                 f"{where}: an incomplete run was committed"
 
 
-def test_the_compression_study_is_single_threaded_like_the_runs():
-    # `benchmark compress` at the reference commit writes no environment.json: its config.json
-    # is the only record of its thread count (the Makefile passes threads=1, as the sweeps do)
-    for study in RESULTS.glob("compression/*/seed*/compression.json"):
+@pytest.mark.parametrize("root", SETS)
+def test_the_compression_study_is_single_threaded_like_the_runs(root):
+    # `benchmark compress` at the current set's commit writes no environment.json: its
+    # config.json is the only record of its thread count (the Makefile passes threads=1, as the
+    # sweeps do)
+    for study in root.glob("compression/*/seed*/compression.json"):
         config = json.loads((study.parent / "config.json").read_text())
         where = study.parent.relative_to(RESULTS)
         assert config["train"]["threads"] == 1, f"{where}: threads={config['train']['threads']}"
         assert config["request"]["profile"] == "default", f"{where}: another profile"
 
 
-def test_the_reference_runs_share_one_source_hash():
+@pytest.mark.parametrize("root", SETS)
+def test_the_reference_runs_share_one_source_hash(root):
     hashes = {json.loads((r / "environment.json").read_text())["code"]["source_sha256"]
-              for r in reference_runs()}
+              for r in reference_runs(root)}
     assert len(hashes) <= 1, f"reference runs from {len(hashes)} different package sources"
+
+
+@pytest.mark.skipif(not (NEXT / "README.md").exists(), reason="no next reference set")
+def test_the_next_set_trains_in_fp32_on_one_processor_kind():
+    # asked for fp32 (the Makefile's REF) and trained so in every session of every run, on
+    # AVX2 kernels (scripts/reference_worktree.sh refuses other CPUs for this set)
+    for run in reference_runs(NEXT):
+        where = run.relative_to(RESULTS)
+        config = json.loads((run / "config.json").read_text())
+        assert config["train"]["precision"] == "fp32", f"{where}: asked for another precision"
+        env = json.loads((run / "environment.json").read_text())
+        for session in env.get("sessions") or [env]:
+            assert session["precision_used"] == "fp32", f"{where}: trained in another precision"
+            assert session["cpu_capability"] == "AVX2", f"{where}: {session['cpu_capability']}"
 
 
 def test_the_aggregate_report_covers_every_committed_reference_run():

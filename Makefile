@@ -46,30 +46,34 @@ lint: $(STAMP)
 # (the default profile trains in bf16 where it can: faster, other numbers); the processor
 # kind must still be one (scripts/reference_worktree.sh checks it).
 REF := precision=fp32
+# where the set goes: results/, or results/next_reference for the set being made to replace it
+RESULTS ?= results
 results: $(STAMP)
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0,1,2 --jobs 2 \
-		--strategies naive,subnet,joint $(REF)
+		--strategies naive,subnet,joint --out $(RESULTS) $(REF)
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0,1,2 --jobs 2 \
-		--strategies ewc,replay,packnet $(REF)
+		--strategies ewc,replay,packnet --out $(RESULTS) $(REF)
 	$(BIN)/benchmark sweep --stream seven_task --strategies subnet --seeds 0,1,2 --jobs 2 \
-		--out results/update_exclusive update=exclusive $(REF)
+		--out $(RESULTS)/update_exclusive update=exclusive $(REF)
 	$(BIN)/benchmark sweep --stream adaptation --strategies naive,ewc,replay,subnet,joint \
-		--seeds 0 --jobs 2 $(REF)
+		--seeds 0 --jobs 2 --out $(RESULTS) $(REF)
 	$(BIN)/benchmark sweep --stream adaptation --strategies subnet --seeds 0 --jobs 2 \
-		--out results/update_exclusive update=exclusive $(REF)
-	test -f results/compression/adaptation/seed0/compression.json || \
-		$(BIN)/benchmark compress --stream adaptation --no-progress threads=1 $(REF)
+		--out $(RESULTS)/update_exclusive update=exclusive $(REF)
+	test -f $(RESULTS)/compression/adaptation/seed0/compression.json || \
+		$(BIN)/benchmark compress --stream adaptation --no-progress \
+		--out $(RESULTS)/compression/adaptation/seed0 threads=1 $(REF)
 	$(BIN)/benchmark sweep --stream three_task --strategies naive,ewc,replay,subnet,joint \
-		--seeds 0 --jobs 2 $(REF)
+		--seeds 0 --jobs 2 --out $(RESULTS) $(REF)
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0 --jobs 2 \
-		--strategies lwf,si,mas,agem,gem $(REF)
+		--strategies lwf,si,mas,agem,gem --out $(RESULTS) $(REF)
 	# ablation: Whisper's tied token table trained too (the default freezes it; docs/models.md)
 	$(BIN)/benchmark sweep --stream seven_task --strategies naive,subnet --seeds 0 --jobs 2 \
-		--out results/ablation_train_embeddings train_embeddings=true $(REF)
-	$(MAKE) report
+		--out $(RESULTS)/ablation_train_embeddings train_embeddings=true $(REF)
+	$(MAKE) report RESULTS=$(RESULTS)
 
-# One aggregate report over every reference run, then the README's generated blocks.
+# One aggregate report over every reference run, then the README's generated blocks (from
+# results/ only: the README shows the current set).
 report: $(STAMP)
-	$(BIN)/benchmark report $(wildcard results/seven_task results/three_task results/adaptation \
-		results/update_exclusive results/compression/adaptation) --out results/report
-	$(BIN)/python -m benchmark.reporting.readme
+	$(BIN)/benchmark report $(wildcard $(addprefix $(RESULTS)/,seven_task three_task \
+		adaptation update_exclusive compression/adaptation)) --out $(RESULTS)/report
+	$(if $(filter results,$(RESULTS)),$(BIN)/python -m benchmark.reporting.readme)

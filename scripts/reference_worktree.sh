@@ -9,6 +9,8 @@
 #            would dirty its tree)
 #   next     the set being made to replace it, in results/next_reference/ (its README names
 #            its commit), fp32 on an AVX2-only CPU, driven by that commit's own Makefile
+#            (RESULTS=results/next_reference: the worktree also holds the current set)
+# A run's folder has the same path in the worktree as in main.
 #
 #   scripts/reference_worktree.sh setup DIR [SET]    worktree at the set's commit in DIR, data/
 #                                                    linked, the set's committed runs copied in
@@ -66,8 +68,9 @@ setup)
     [ -d data ] || die "no data/ here: build the corpus first (make data)"
     git worktree add --detach "$dir" "$commit" >/dev/null
     ln -s "$main/data" "$dir/data"
+    mkdir -p "$dir/$dest"
     for f in "${folders[@]}"; do
-        [ -d "$dest/$f" ] && cp -r "$dest/$f" "$dir/results/"
+        [ -d "$dest/$f" ] && cp -r "$dest/$f" "$dir/$dest/"
     done
     if [ "$set_name" = current ]; then
         makefile_rev=$(grep -oP 'git show \K[0-9a-f]{7,40}(?=:Makefile)' "$readme" | head -1) \
@@ -80,24 +83,23 @@ setup)
         echo "worktree $dir at $commit:"
     fi
     echo "  cd $dir && PYTHONPATH=$dir make ${makefile}-o $main/.venv/.installed" \
-         "VENV=$main/.venv results"
+         "VENV=$main/.venv RESULTS=$dest results"
     ;;
 collect)
-    [ -d "$dir/results" ] || die "$dir holds no results/: run setup first"
+    [ -d "$dir/$dest" ] || die "$dir holds no $dest/: run setup first"
     n=0
     # a finished run has a model.pt (a finished compression study, its compression.json)
     while IFS= read -r done_file; do
-        rel=$(dirname "${done_file#"$dir"/results/}")
-        run=$dest/$rel
+        run=$(dirname "${done_file#"$dir"/}")
         if [ ! -f "$run/metrics.json" ] && [ ! -f "$run/compression.json" ]; then
             mkdir -p "$run"
-            cp -r "$dir/results/$rel/." "$run/"
+            cp -r "$dir/$run/." "$run/"
             rm -rf "$run/model.pt" "$run/checkpoints" "$run/.lock"
             echo "collected $run"
             n=$((n + 1))
         fi
     done < <(for f in "${folders[@]}"; do
-                 [ -d "$dir/results/$f" ] && find "$dir/results/$f" \
+                 [ -d "$dir/$dest/$f" ] && find "$dir/$dest/$f" \
                      \( -name model.pt -o -name compression.json \) -not -path '*/checkpoints/*'
              done | sort)
     echo "$n new run(s) collected into $dest"

@@ -283,6 +283,17 @@ def check_mixing(runs: list[Run], allow_mixed: bool) -> list[str]:
     return found
 
 
+def recipe(runs: list[Run]) -> str:
+    """The training recipe of `runs` in words: batch size, epochs per experience and the
+    precision trained in ("16 + 8" where runs differ: a variant may override them). Profiles
+    change their defaults (the default's batch went from 16 to 8), so a table states them."""
+    def values(key: str) -> str:
+        return joined(frozenset(str((r.config.get("train") or {}).get(key, "?")) for r in runs))
+    precisions = frozenset().union(*(r.precisions_used for r in runs))
+    return (f"batch {values('batch_size')}, {values('epochs')} epoch(s) per experience, "
+            f"trained in {joined(precisions)}")
+
+
 def common_settings(runs: list[Run]) -> str:
     """Profile and overrides shared by all `runs` (one group), as one line."""
     if not runs:

@@ -277,3 +277,21 @@ def test_params_used_of_a_masked_run_is_counted_from_its_masks():
         assert n == total - (masks[subset]["total"] - masks[subset]["kept"])
     recorded = run.metrics["params"]["used_per_task"][-1]
     assert all(used[s] > recorded[s] for s in used)  # the frozen table is counted now
+
+
+def test_the_index_states_the_recipe_the_runs_were_trained_with(small_runs, report):
+    # a profile's defaults change between versions (the default's batch went from 16 to 8), so
+    # the README's headline, which quotes this line, must say what its runs were trained with
+    train = json.loads((small_runs / "three_task" / "naive" / "seed0" / "config.json")
+                       .read_text())["train"]
+    index = (report.out / "index.md").read_text()
+    assert (f"batch {train['batch_size']}, {train['epochs']} epoch(s) per experience, "
+            f"trained in {train['precision']}.") in index
+
+
+def test_the_recipe_joins_values_that_differ_between_runs():
+    from benchmark.reporting.runs import Run, recipe
+
+    runs = [Run(Path(f"run{b}"), {}, {"train": {"batch_size": b, "epochs": 1,
+                                                 "precision": "fp32"}}) for b in (8, 16)]
+    assert recipe(runs) == "batch 16 + 8, 1 epoch(s) per experience, trained in fp32"

@@ -184,8 +184,8 @@ def build_report(paths: list[str | Path], out: str | Path,
     if mixed:
         index += [f"**Mixed provenance (allowed with --allow-mixed):** {'; '.join(mixed)}.", ""]
     elif runs:
-        index += [f"All runs: code {runs[0].revision}, threads={runs[0].threads}; "
-                  f"{recipe(runs)}.", ""]
+        line = f"All runs: code {runs[0].revision}, threads={runs[0].threads}; {recipe(runs)}."
+        index += [line, ""]
     index += ["| stream | strategies | runs | report |", "|---|---|---:|---|"]
     for g in groups:
         members = [r for r in runs if r.group == g]

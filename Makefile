@@ -41,10 +41,11 @@ lint: $(STAMP)
 # the paper's adaptation study and its compression study, then one aggregate report and the
 # README's generated blocks. The sweeps skip finished runs (and refuse a folder holding a run
 # made with other settings), so this also completes a partial set, across sessions. Run it from
-# a clean checkout of the commit named in results/README.md: the report refuses to mix code.
-# Every run asks for fp32 (REF), so the set is the same on a CPU with native bf16 or without
-# (the default profile trains in bf16 where it can: faster, other numbers); the processor
-# kind must still be one (scripts/reference_worktree.sh checks it).
+# a clean checkout of the commit named in results/README.md (results/next_reference/README.md
+# for the set being made: scripts/reference_worktree.sh): the report refuses to mix code.
+# Every run asks for fp32 (REF), so no run's recipe depends on the CPU (the default profile
+# trains in bf16 where the CPU has native bf16); its runs must still share one processor kind,
+# whose kernels set the exact numbers (scripts/reference_worktree.sh checks it).
 REF := precision=fp32
 # where the set goes: results/, or results/next_reference for the set being made to replace it
 RESULTS ?= results

@@ -11,6 +11,7 @@ evaluated through their own masks, as the run evaluates them. The rows "none" an
 reproduce the run's scores before and after the experience (a check that the set-up is the
 run's). Classification rows also give which tasks' label prefixes the outputs carry (`em:` is
 ER's, `lang:` LID's), which separates forgetting the answer format from forgetting the answer.
+The components are named as in Whisper (a conformer run's rows other than "all" change nothing).
 About 15 s per subset and row on one thread, plus loading the stream (~1 GB for seven_task).
 """
 from __future__ import annotations
@@ -48,8 +49,8 @@ def scores_by_component(run: Path, before_path: Path, after_path: Path, subsets:
     with tempfile.TemporaryDirectory() as tmp:  # load_finished_run reads a finished run's layout
         for name in ("config.json", "environment.json"):
             shutil.copy(run / name, tmp)
-        torch.save({"model": after["model"], "strategy": after["strategy"]["masks"]},
-                   Path(tmp) / "model.pt")
+        masks = after["strategy"].get("masks", after["strategy"])  # subnet's, or packnet's
+        torch.save({"model": after["model"], "strategy": masks}, Path(tmp) / "model.pt")
         config, train, backbone, parts = load_finished_run(Path(tmp), "cpu")
     spec = StreamSpec(config["run"]["stream"], [tuple(e) for e in config["stream_experiences"]])
     built = build_stream(Path(config["corpus"]), spec, backbone.tokenizer, None,
@@ -91,12 +92,16 @@ def main() -> None:
                     help="comma-separated components to apply (default: all rows)")
     args = ap.parse_args()
     torch.set_num_threads(1)  # the reference runs evaluate at one thread: same numbers
-    wanted = args.subsets.split(",")
+    wanted, components = args.subsets.split(","), args.parts.split(",")
+    unknown = set(components) - {label for label, _ in PARTS}
+    if unknown:
+        raise SystemExit(f"unknown --parts {sorted(unknown)}; choose from "
+                         f"{', '.join(label for label, _ in PARTS)}")
     print(f"{args.run}: {args.before.name} -> {args.after.name}")
     print(f"  {'change applied':24s} " + " ".join(f"{s + ' score':>10s} {'prefixes (%)':24s}"
                                                   for s in wanted))
     for label, cells in scores_by_component(args.run, args.before, args.after, wanted,
-                                            args.parts.split(",")):
+                                            components):
         text = [f"{cells[s][0]:10.1f} {prefix_shares(cells[s][1]):24s}" for s in wanted]
         print(f"  {label:24s} " + " ".join(text), flush=True)
 

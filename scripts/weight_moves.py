@@ -32,10 +32,17 @@ COMPONENTS = (("encoder conv", r"^encoder\.conv"),
 
 
 def load(path: Path) -> tuple[dict, M.TaskMasks, list[list[float]], list[str]]:
+    """(weights, masks, score rows so far, tasks with a mask) of a checkpoint.pt, or of a
+    model.pt whose scores are in the metrics.json beside it."""
     ck = torch.load(path, map_location="cpu", weights_only=True)
     strategy = ck["strategy"]
     masks = M.TaskMasks.from_state_dict(strategy.get("masks", strategy))
-    rows = json.loads(ck["state"])["score_rows"] if "state" in ck else []
+    if "state" in ck:
+        rows = json.loads(ck["state"])["score_rows"]
+    elif (path.parent / "metrics.json").is_file():
+        rows = json.loads((path.parent / "metrics.json").read_text())["score"]["R"]
+    else:
+        rows = []
     return ck["model"], masks, rows, masks.tasks
 
 
@@ -60,8 +67,9 @@ def main() -> None:
         new, masks, rows, tasks = load(path)
         new = {k: v.float() for k, v in new.items()}
         names = [n for n in masks.names if n in new]
-        print(f"\n## {path.name}: masks for {', '.join(tasks)}; "
-              f"step {len(old_rows) + 1 if old_rows else '1..' + str(len(rows))}")
+        steps = f"{len(old_rows) + 1}..{len(rows)}" if len(rows) > len(old_rows) + 1 \
+            else str(len(rows))
+        print(f"\n## {path}: masks for {', '.join(tasks)}; experience(s) {steps}")
         for label, pattern in COMPONENTS:
             part = [n for n in names if re.search(pattern, n)]
             print(f"  {label:24s} moved {100 * relative_change(old, new, part):6.2f} %")

@@ -5,7 +5,7 @@
 BEFORE.pt and AFTER.pt are a subnet or packnet run's resume checkpoints (`checkpoint.pt`,
 overwritten after every experience: copy it away after each one) from before and after the
 experience to study; RUN_DIR is the run's folder (config.json). For each component of the
-network (encoder, decoder, and their attention, cross-attention and MLP weights), the model is
+network (encoder, decoder, and their convolution, attention, cross-attention and MLP weights), the model is
 set to BEFORE's weights plus AFTER's change in that component alone, and the chosen subsets are
 evaluated through their own masks, as the run evaluates them. The rows "none" and "all" must
 reproduce the run's scores before and after the experience (a check that the set-up is the
@@ -28,16 +28,12 @@ from benchmark.evaluation.evaluate import evaluate_subsets
 from benchmark.evaluation.external import load_finished_run
 from benchmark.evaluation.output_forms import label_forms
 from benchmark.evaluation.scores import score
+from benchmark.models.whisper.model import COMPONENTS
 from benchmark.streams import StreamSpec, build_stream
 from benchmark.tasks import SUBSETS, TASKS
 
-PARTS = (("none", r"^$"), ("all", r""),
-         ("encoder", r"^encoder\."), ("decoder", r"^decoder\."),
-         ("encoder attention", r"^encoder\.layers\.\d+\.self_attn\."),
-         ("encoder MLP", r"^encoder\.layers\.\d+\.fc"),
-         ("decoder self-attention", r"^decoder\.layers\.\d+\.self_attn\."),
-         ("decoder cross-attention", r"^decoder\.layers\.\d+\.encoder_attn\."),
-         ("decoder MLP", r"^decoder\.layers\.\d+\.fc"))
+PARTS = (("none", r"^$"), ("all", r""), ("encoder", r"^encoder\."), ("decoder", r"^decoder\."),
+         *COMPONENTS)
 
 
 def scores_by_component(run: Path, before_path: Path, after_path: Path, subsets: list[str],

@@ -22,13 +22,7 @@ import torch
 
 from benchmark import masks as M
 from benchmark.models.backbones import build_backbone
-
-COMPONENTS = (("encoder conv", r"^encoder\.conv"),
-              ("encoder attention", r"^encoder\.layers\.\d+\.self_attn\."),
-              ("encoder MLP", r"^encoder\.layers\.\d+\.fc"),
-              ("decoder self-attention", r"^decoder\.layers\.\d+\.self_attn\."),
-              ("decoder cross-attention", r"^decoder\.layers\.\d+\.encoder_attn\."),
-              ("decoder MLP", r"^decoder\.layers\.\d+\.fc"))
+from benchmark.models.whisper.model import COMPONENTS
 
 
 def load(path: Path) -> tuple[dict, M.TaskMasks, list[list[float]], list[str]]:

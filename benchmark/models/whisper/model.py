@@ -29,6 +29,16 @@ from benchmark.models import decoding
 from benchmark.models.frontend import lengths_to_mask, split_features
 from benchmark.models.slu import EncoderOutput
 
+# The parts of Whisper's weight matrices, as (label, regex over WhisperSLU's parameter names:
+# transformers' layout), for analyses that split a change by component (scripts/weight_moves.py,
+# scripts/forgetting_by_component.py).
+COMPONENTS = (("encoder conv", r"^encoder\.conv"),
+              ("encoder attention", r"^encoder\.layers\.\d+\.self_attn\."),
+              ("encoder MLP", r"^encoder\.layers\.\d+\.fc"),
+              ("decoder self-attention", r"^decoder\.layers\.\d+\.self_attn\."),
+              ("decoder cross-attention", r"^decoder\.layers\.\d+\.encoder_attn\."),
+              ("decoder MLP", r"^decoder\.layers\.\d+\.fc"))
+
 
 def additive(allowed: Tensor) -> Tensor:
     """Bool mask (True = may attend) -> float mask added to attention scores (0 or the most

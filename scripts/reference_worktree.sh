@@ -16,7 +16,8 @@
 #                                                    linked, the set's committed runs copied in
 #                                                    (the sweeps skip or resume them)
 #   scripts/reference_worktree.sh collect DIR [SET]  copy DIR's finished runs into the set's
-#                                                    folder (no model.pt, checkpoints or locks)
+#                                                    folder (no model.pt, checkpoints or locks);
+#                                                    for the next set, rewrite its status table
 # SET defaults to next. setup refuses a CPU of another kind than the set's (see below).
 # It prints the command that continues the set; run it with the venv of this checkout
 # (PYTHONPATH=DIR, so that the worktree's code is the one run).
@@ -103,7 +104,12 @@ collect)
                      \( -name model.pt -o -name compression.json \) -not -path '*/checkpoints/*'
              done | sort)
     echo "$n new run(s) collected into $dest"
-    [ "$set_name" = current ] && echo "next: make report, then the reference tests"
+    if [ "$set_name" = current ]; then
+        echo "next: make report, then the reference tests"
+    else  # the set's status table: one row per finished run, from their metrics.json
+        "$python" -m benchmark.reporting.readme --readme "$readme" --results "$dest"
+        echo "rewrote the status table of $readme"
+    fi
     ;;
 *)
     die "unknown action '$action': use setup or collect"

@@ -6,6 +6,8 @@ Every number in the README's "Results at a glance" comes from here, between mark
   summary.csv, and its ACC-vs-cost figure;
 - claims: the paper's claims next to this suite's measurement (compression study, adaptation
   runs, seven_task runs), with a verdict computed by the rules stated in the table.
+A set still being made (results/next_reference/README.md) has one more block, `runs`: one row per
+finished run (`--readme results/next_reference/README.md --results results/next_reference`).
 
     python -m benchmark.reporting.readme            # rewrite the blocks of README.md
     python -m benchmark.reporting.readme --check    # exit 1 if a block is stale (a test runs it)
@@ -20,6 +22,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+
+from benchmark.reporting.runs import load_runs
+from benchmark.reporting.tables import ordered_labels
 
 ROOT = Path(__file__).resolve().parents[2]
 SCORE_PTS = "score points (100 x accuracy, 100 x (1 - WER), 100 x entity F1)"
@@ -181,7 +186,39 @@ def claims(results: Path) -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"headline": headline, "claims": claims}
+def _scores(values) -> str:
+    return " / ".join("–" if v is None else f"{v:.1f}" for v in values)
+
+
+def run_status(results: Path) -> str:
+    """One row per finished run of a set that is still being made (`results/next_reference/`
+    README's block): its CL numbers, each task's score right after its own experience and at
+    the end, and its wall time. Numbers from each run's metrics.json; runs still in progress
+    are left out."""
+    runs, _ = load_runs([results])
+    if not runs:
+        return "*No finished run yet.*"
+    intro = (f"{len(runs)} finished run(s), in {SCORE_PTS}. The final row is the last row "
+             "of the run's score matrix R.")
+    header = ("| run | ACC | BWT | forgetting | right after its own experience | final row "
+              "| wall |")
+    lines = [intro, ""]
+    for stream in sorted({r.stream for r in runs}):
+        members = [r for r in runs if r.stream == stream]
+        tasks = " / ".join(members[0].subsets)
+        lines += [f"**{stream}** (tasks {tasks})", "", header, "|---|---:|---:|---:|---|---|---:|"]
+        order = ordered_labels(r.label for r in members)
+        for r in sorted(members, key=lambda r: (order.index(r.label), r.seed)):
+            s = r.metrics["score"]["summary"]
+            own = [s["plasticity_per_task"].get(t) for t in r.subsets]
+            lines.append(f"| {r.label} seed {r.seed} | {s['acc']:.1f} | {s['bwt']:.1f} | "
+                         f"{s['forgetting']:.1f} | {_scores(own)} | {_scores(r.R[-1])} | "
+                         f"{r.metrics['wall_seconds']['total']:,.0f} s |")
+        lines.append("")
+    return "\n".join(lines[:-1])
+
+
+BLOCKS = {"headline": headline, "claims": claims, "runs": run_status}
 _MARK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(\n<!-- /generated:\2 -->)", re.DOTALL)
 
 

@@ -47,3 +47,21 @@ def test_claim_verdicts_follow_their_rules(tmp_path):
     assert row.endswith("| holds |")
     (tmp_path / "adaptation/subnet/seed0/metrics.json").write_text(json.dumps(_metrics(forget)))
     assert readme.claim_adaptation(tmp_path)[0].endswith("| holds only with update=exclusive |")
+
+
+def test_run_status_has_one_row_per_finished_run_with_its_own_numbers(small_runs):
+    text = readme.run_status(small_runs)
+    assert "4 finished run(s)" in text and "**three_task**" in text
+    for strategy in ("naive", "subnet"):
+        for seed in (0, 1):
+            m = json.loads((small_runs / "three_task" / strategy / f"seed{seed}" /
+                            "metrics.json").read_text())
+            s = m["score"]["summary"]
+            own = " / ".join(f"{s['plasticity_per_task'][t]:.1f}" for t in m["eval_subsets"])
+            final = " / ".join(f"{v:.1f}" for v in m["score"]["R"][-1])
+            row = next(ln for ln in text.splitlines() if ln.startswith(f"| {strategy} seed {seed} "))
+            assert row.split(" | ")[1:6] == [f"{s['acc']:.1f}", f"{s['bwt']:.1f}",
+                                             f"{s['forgetting']:.1f}", own, final], row
+    rows = [ln for ln in text.splitlines() if " seed " in ln]
+    assert [r.split(" |")[0] for r in rows] == ["| naive seed 0", "| naive seed 1",
+                                                "| subnet seed 0", "| subnet seed 1"]

@@ -89,6 +89,16 @@ def test_the_next_set_trains_in_fp32_on_one_processor_kind():
             assert session["cpu_capability"] == "AVX2", f"{where}: {session['cpu_capability']}"
 
 
+@pytest.mark.skipif(not (NEXT / "README.md").exists(), reason="no next reference set")
+def test_the_next_sets_status_table_is_generated_from_its_runs():
+    from benchmark.reporting import readme
+    stale = readme.main(["--check", "--readme", str(NEXT / "README.md"), "--results", str(NEXT)])
+    assert stale == 0, ("results/next_reference/README.md is stale: python -m "
+                        "benchmark.reporting.readme --readme results/next_reference/README.md "
+                        "--results results/next_reference")
+    assert "<!-- generated:runs -->" in (NEXT / "README.md").read_text()
+
+
 def test_the_aggregate_report_covers_every_committed_reference_run():
     # `make report` is rerun whenever runs land, so the README's tables cannot lag behind them
     folders = ("seven_task", "three_task", "adaptation", "update_exclusive")

@@ -47,6 +47,25 @@ def test_claim_verdicts_follow_their_rules(tmp_path):
     assert row.endswith("| holds |")
     (tmp_path / "adaptation/subnet/seed0/metrics.json").write_text(json.dumps(_metrics(forget)))
     assert readme.claim_adaptation(tmp_path)[0].endswith("| holds only with update=exclusive |")
+    # asr_new, learned in step 1, is one of step 2's other tasks
+    lost_new = [[90, 80, 70, 0, 0], [89.5, 80, 70, 50, 0], [89.5, 80, 70, 45, 60]]
+    (tmp_path / "update_exclusive/adaptation/subnet/seed0/metrics.json").write_text(
+        json.dumps(_metrics(lost_new)))
+    row = readme.claim_adaptation(tmp_path)[0]
+    assert "subnet exclusive: worst -5.0" in row and row.endswith("| does not hold |")
+    # the rule needs only update=subnet and naive: a failing subnet is said, not hidden
+    (tmp_path / "update_exclusive/adaptation/subnet/seed0/metrics.json").unlink()
+    assert readme.claim_adaptation(tmp_path)[0].endswith(
+        "| does not hold with update=subnet (update=exclusive not run yet) |")
+    (tmp_path / "adaptation/naive/seed0/metrics.json").unlink()
+    assert readme.claim_adaptation(tmp_path)[0].endswith("| not measured yet |")
+    # naive must lose more than subnet: with both steady the claim does not hold
+    for folder in ("adaptation/subnet", "adaptation/naive"):
+        (tmp_path / folder / "seed0" / "metrics.json").write_text(json.dumps(_metrics(steady)))
+    assert readme.claim_adaptation(tmp_path)[0].endswith(
+        "| does not hold with update=subnet (update=exclusive not run yet) |")
+    (tmp_path / "adaptation/naive/seed0/metrics.json").write_text(json.dumps(_metrics(lost_new)))
+    assert readme.claim_adaptation(tmp_path)[0].endswith("| holds |")
 
 
 def test_run_status_has_one_row_per_finished_run_with_its_own_numbers(small_runs):

@@ -88,20 +88,32 @@ setup)
     ;;
 collect)
     [ -d "$dir/$dest" ] || die "$dir holds no $dest/: run setup first"
+    [ -x "$python" ] || die "no $python: make venv first (or set VENV)"
+    # finished: metrics.json says complete, or a compression study's compression.json exists
+    # (written last); model.pt alone is no proof (a stopped run writes it, with complete=false)
+    finished() {
+        [ -f "$1/compression.json" ] || { [ -f "$1/metrics.json" ] && "$python" -c \
+            'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["complete"])' \
+            "$1/metrics.json"; }
+    }
     n=0
-    # a finished run has a model.pt (a finished compression study, its compression.json)
-    while IFS= read -r done_file; do
-        run=$(dirname "${done_file#"$dir"/}")
-        if [ ! -f "$run/metrics.json" ] && [ ! -f "$run/compression.json" ]; then
-            mkdir -p "$run"
-            cp -r "$dir/$run/." "$run/"
-            rm -rf "$run/model.pt" "$run/checkpoints" "$run/.lock"
-            echo "collected $run"
-            n=$((n + 1))
-        fi
+    while IFS= read -r result_file; do
+        run=$(dirname "${result_file#"$dir"/}")
+        src=$dir/$run
+        finished "$src" || continue
+        # a run still writing its last files holds its folder's lock
+        [ -f "$src/.lock" ] && ! flock -n "$src/.lock" true && continue
+        finished "$run" && continue  # here already (an unfinished copy is replaced)
+        rm -rf "$run"
+        mkdir -p "$run"
+        cp -r "$src/." "$run/"
+        rm -rf "$run/model.pt" "$run/checkpoint.pt" "$run/checkpoints" "$run/.lock"
+        echo "collected $run"
+        n=$((n + 1))
     done < <(for f in "${folders[@]}"; do
                  [ -d "$dir/$dest/$f" ] && find "$dir/$dest/$f" \
-                     \( -name model.pt -o -name compression.json \) -not -path '*/checkpoints/*'
+                     \( -name metrics.json -o -name compression.json \) \
+                     -not -path '*/checkpoints/*' -not -path '*/report/*'
              done | sort)
     echo "$n new run(s) collected into $dest"
     if [ "$set_name" = current ]; then

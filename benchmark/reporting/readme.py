@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.reporting.runs import load_runs
+from benchmark.reporting.runs import load_runs, mixing
 from benchmark.reporting.tables import ordered_labels
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,35 +197,42 @@ def claims(results: Path) -> str:
     return "\n".join(lines)
 
 
+def _point(value) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
 def _scores(values) -> str:
-    return " / ".join("–" if v is None else f"{v:.1f}" for v in values)
+    return " / ".join(map(_point, values))
 
 
 def run_status(results: Path) -> str:
     """One row per finished run of a set that is still being made (`results/next_reference/`
     README's block): its CL numbers, each task's score right after its own experience and at
-    the end, and its wall time. Numbers from each run's metrics.json; runs still in progress
-    are left out."""
-    runs, _ = load_runs([results])
-    if not runs:
-        return "*No finished run yet.*"
-    intro = (f"{len(runs)} finished run(s), in {SCORE_PTS}. The final row is the last row "
-             "of the run's score matrix R.")
+    the end, and its wall time. Numbers from each run's metrics.json; runs left out
+    (unfinished, unreadable, duplicates) and any mixing of code or settings are listed."""
+    runs, skipped = load_runs([results])
+    lines = [(f"{len(runs)} finished run(s), in {SCORE_PTS}. The final row is the last row "
+              "of the run's score matrix R."), ""]
     header = ("| run | ACC | BWT | forgetting | right after its own experience | final row "
               "| wall |")
-    lines = [intro, ""]
-    for stream in sorted({r.stream for r in runs}):
-        members = [r for r in runs if r.stream == stream]
-        tasks = " / ".join(members[0].subsets)
-        lines += [f"**{stream}** (tasks {tasks})", "", header, "|---|---:|---:|---:|---|---|---:|"]
+    for group in sorted({r.group for r in runs}):
+        members = [r for r in runs if r.group == group]
+        lines += [f"**{group}** (tasks {' / '.join(members[0].subsets)})", "", header,
+                  "|---|---:|---:|---:|---|---|---:|"]
         order = ordered_labels(r.label for r in members)
         for r in sorted(members, key=lambda r: (order.index(r.label), r.seed)):
             s = r.metrics["score"]["summary"]
             own = [s["plasticity_per_task"].get(t) for t in r.subsets]
-            lines.append(f"| {r.label} seed {r.seed} | {s['acc']:.1f} | {s['bwt']:.1f} | "
-                         f"{s['forgetting']:.1f} | {_scores(own)} | {_scores(r.R[-1])} | "
-                         f"{r.metrics['wall_seconds']['total']:,.0f} s |")
+            lines.append(f"| {r.label} seed {r.seed} | {_point(s['acc'])} | "
+                         f"{_point(s['bwt'])} | {_point(s['forgetting'])} | {_scores(own)} | "
+                         f"{_scores(r.R[-1])} | {r.metrics['wall_seconds']['total']:,.0f} s |")
         lines.append("")
+    mixed = mixing(runs)
+    if mixed:
+        lines += ["**Mixed:** " + "; ".join(mixed), ""]
+    if skipped:
+        lines += ["Left out: " + "; ".join(f"`{p.relative_to(results)}` ({why})"
+                                           for p, why in skipped), ""]
     return "\n".join(lines[:-1])
 
 
@@ -242,14 +249,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
     ap.add_argument("--readme", default=str(ROOT / "README.md"))
-    ap.add_argument("--results", default=str(ROOT / "results"))
+    ap.add_argument("--results", help="the folder of the runs (default: results/, for "
+                    "README.md only)")
     args = ap.parse_args(argv)
+    if args.results is None:
+        if Path(args.readme).resolve() != ROOT / "README.md":
+            ap.error("--readme other than README.md needs --results: the folder of its runs")
+        args.results = str(ROOT / "results")
     readme = Path(args.readme)
     text = readme.read_text()
     new = render(text, Path(args.results))
     if args.check:
         if new != text:
-            print(f"{readme} is stale: run `python -m benchmark.reporting.readme`")
+            print(f"{readme} is stale: run `python -m benchmark.reporting.readme --readme "
+                  f"{args.readme} --results {args.results}`")
             return 1
         return 0
     readme.write_text(new)

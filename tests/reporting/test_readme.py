@@ -3,6 +3,9 @@ the claim verdicts follow their stated rules."""
 from __future__ import annotations
 
 import json
+import shutil
+
+import pytest
 
 from benchmark.reporting import readme
 
@@ -84,3 +87,22 @@ def test_run_status_has_one_row_per_finished_run_with_its_own_numbers(small_runs
     rows = [ln for ln in text.splitlines() if " seed " in ln]
     assert [r.split(" |")[0] for r in rows] == ["| naive seed 0", "| naive seed 1",
                                                 "| subnet seed 0", "| subnet seed 1"]
+
+
+def test_run_status_lists_left_out_runs_and_needs_its_results_folder(small_runs, tmp_path):
+    src = small_runs / "three_task" / "naive" / "seed0"
+    shutil.copytree(src, tmp_path / "three_task" / "naive" / "seed0")
+    stopped = tmp_path / "three_task" / "naive" / "seed1"
+    shutil.copytree(src, stopped)
+    m = json.loads((stopped / "metrics.json").read_text())
+    m.update(complete=False, incomplete_reason="interrupted by the user")
+    (stopped / "metrics.json").write_text(json.dumps(m))
+    text = readme.run_status(tmp_path)
+    assert text.startswith("1 finished run(s)")
+    assert text.endswith("Left out: `three_task/naive/seed1` (incomplete: interrupted by the user)")
+    other = tmp_path / "README.md"
+    other.write_text("<!-- generated:runs -->\nold\n<!-- /generated:runs -->\n")
+    with pytest.raises(SystemExit):  # another README's runs are not results/'s
+        readme.main(["--readme", str(other)])
+    assert readme.main(["--readme", str(other), "--results", str(tmp_path)]) == 0
+    assert readme.run_status(tmp_path) in other.read_text()

@@ -32,10 +32,14 @@ def reference_commit(root: Path = RESULTS) -> str:
 
 
 def reference_runs(root: Path = RESULTS) -> list[Path]:
+    """Every run folder (one that holds metrics.json) of the set; each must have its
+    environment.json, or nothing here could check where it came from."""
     runs = []
-    for env in root.rglob("environment.json"):
-        if root != RESULTS or env.relative_to(RESULTS).parts[0] not in NOT_REFERENCE:
-            runs.append(env.parent)
+    for metrics in root.rglob("metrics.json"):
+        if root != RESULTS or metrics.relative_to(RESULTS).parts[0] not in NOT_REFERENCE:
+            assert (metrics.parent / "environment.json").is_file(), \
+                f"{metrics.parent.relative_to(RESULTS)}: no environment.json (its provenance)"
+            runs.append(metrics.parent)
     return sorted(runs)
 
 
@@ -47,7 +51,8 @@ def test_every_reference_run_is_at_the_reference_commit_clean_and_single_threade
         where = run.relative_to(RESULTS)
         assert env["code"]["commit"].startswith(commit), f"{where}: made at another commit"
         assert env["code"]["dirty"] is False, f"{where}: made from a dirty tree"
-        assert env["torch_threads"] == 1, f"{where}: threads={env['torch_threads']}"
+        for session in env.get("sessions") or [env]:  # a resumed run: each session's own
+            assert session["torch_threads"] == 1, f"{where}: threads={session['torch_threads']}"
         config = json.loads((run / "config.json").read_text())
         request = config.get("run") or config["request"]  # a run's, or `benchmark compress`'s
         assert request["profile"] == "default", f"{where}: profile {request['profile']}"
@@ -100,13 +105,23 @@ def test_the_next_sets_status_table_is_generated_from_its_runs():
 
 
 def test_the_aggregate_report_covers_every_committed_reference_run():
-    # `make report` is rerun whenever runs land, so the README's tables cannot lag behind them
-    folders = ("seven_task", "three_task", "adaptation", "update_exclusive")
-    runs = [p for f in folders for p in (RESULTS / f).rglob("metrics.json")]
-    if not runs:
+    # `make report` is rerun whenever runs land, so the README's tables cannot lag behind them:
+    # the summaries are rebuilt here from the runs and must equal the committed ones
+    from benchmark.reporting.runs import load_runs
+    from benchmark.reporting.tables import summary_csv, summary_frame
+    folders = [RESULTS / f for f in ("seven_task", "three_task", "adaptation", "update_exclusive")]
+    folders = [f for f in folders if f.is_dir()]
+    if not folders:
         return
-    summaries = list((RESULTS / "report").glob("*/summary.csv"))
-    assert summaries, "no aggregate report of the reference runs: run `make report`"
-    reported = sum(int(pd.read_csv(f, index_col=0)["seeds"].sum()) for f in summaries)
-    assert reported == len(runs), f"the report holds {reported} runs, results/ {len(runs)}: " \
-                                  "run `make report`"
+    runs, skipped = load_runs(folders)
+    assert not skipped, f"unfinished or duplicate reference runs: {skipped}"
+    for group in sorted({r.group for r in runs}):
+        path = RESULTS / "report" / group / "summary.csv"
+        assert path.is_file(), f"no {path.relative_to(RESULTS)}: run `make report`"
+        committed = pd.read_csv(path, index_col=0)
+        rebuilt = summary_csv(summary_frame([r for r in runs if r.group == group]))
+        assert list(committed.index) == list(rebuilt.index), f"{group}: run `make report`"
+        for col in ("ACC mean", "ACC std", "BWT mean", "forgetting mean", "forgetting std",
+                    "wall s mean", "seeds"):
+            pd.testing.assert_series_equal(committed[col], rebuilt[col].astype(committed[col].dtype),
+                                           check_names=False, rtol=1e-6, obj=f"{group} {col}")

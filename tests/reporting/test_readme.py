@@ -106,3 +106,14 @@ def test_run_status_lists_left_out_runs_and_needs_its_results_folder(small_runs,
         readme.main(["--readme", str(other)])
     assert readme.main(["--readme", str(other), "--results", str(tmp_path)]) == 0
     assert readme.run_status(tmp_path) in other.read_text()
+
+
+def test_claim_compression_with_a_missing_point_or_task_does_not_hold(tmp_path):
+    comp = tmp_path / "compression" / "adaptation" / "seed0"
+    comp.mkdir(parents=True)
+    er = _study("higher", {0.0: 0.90, 0.36: 0.905, 0.67: 0.895})
+    er["sparsity"], er["metric"] = er["sparsity"][:3], er["metric"][:3]  # stopped before 67 %
+    asr = _study("lower", {0.0: 0.10, 0.36: 0.12, 0.67: 0.20})
+    (comp / "compression.json").write_text(json.dumps({"er": er, "asr": asr}))
+    row = readme.claim_compression(tmp_path)[0]
+    assert "er 90.0 -> 90.5 / –" in row and "ER/IC not kept" in row

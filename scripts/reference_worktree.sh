@@ -40,7 +40,8 @@ commit=$(grep -oP 'reference commit is `\K[0-9a-f]{7,40}' "$readme") \
     || die "$readme names no reference commit"
 # the folders that hold reference runs (the others are labelled ablations)
 folders=(seven_task three_task adaptation update_exclusive compression ablation_train_embeddings)
-python=${VENV:-$main/.venv}/bin/python
+venv=$(realpath -m "${VENV:-$main/.venv}")
+python=$venv/bin/python
 
 check_cpu() {
     [ "${REFERENCE_ANY_CPU:-0}" = 1 ] && return 0  # the user's explicit choice
@@ -83,8 +84,8 @@ setup)
         makefile=""
         echo "worktree $dir at $commit:"
     fi
-    echo "  cd $dir && PYTHONPATH=$dir make ${makefile}-o $main/.venv/.installed" \
-         "VENV=$main/.venv RESULTS=$dest results"
+    echo "  cd $dir && PYTHONPATH=$dir make ${makefile}-o $venv/.installed" \
+         "VENV=$venv RESULTS=$dest results"
     ;;
 collect)
     [ -d "$dir/$dest" ] || die "$dir holds no $dest/: run setup first"

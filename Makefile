@@ -61,7 +61,7 @@ results: $(STAMP)
 	$(BIN)/benchmark sweep --stream adaptation --strategies subnet --seeds 0 --jobs 2 \
 		--out $(RESULTS)/update_exclusive update=exclusive $(REF)
 	test -f $(RESULTS)/compression/adaptation/seed0/compression.json || \
-		$(BIN)/benchmark compress --stream adaptation --no-progress \
+		$(BIN)/benchmark compress --stream adaptation --no-progress --resume \
 		--out $(RESULTS)/compression/adaptation/seed0 threads=1 $(REF)
 	$(BIN)/benchmark sweep --stream three_task --strategies naive,ewc,replay,subnet,joint \
 		--seeds 0 --jobs 2 --out $(RESULTS) $(REF)

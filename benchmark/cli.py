@@ -95,7 +95,7 @@ def _cmd_compress(args) -> None:
         round_epochs=args.round_epochs, seed=args.seed, profile=args.profile, device=args.device,
         out=args.out, corpus=args.corpus, overrides=args.overrides,
         progress=not args.no_progress, control=not args.no_control, overwrite=args.overwrite,
-        allow_dirty=args.allow_dirty))
+        allow_dirty=args.allow_dirty, resume=args.resume))
     print(f"compression study written to {out / 'compression.json'}")
 
 
@@ -292,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--corpus", default=None)
     c.add_argument("--no-progress", action="store_true")
     c.add_argument("--overwrite", action="store_true", help="replace an existing study in --out")
+    c.add_argument("--resume", action="store_true",
+                   help="continue an unfinished study in --out (after its base or last task)")
     c.add_argument("--allow-dirty", action="store_true",
                    help="write into the reference results/ from a tree with uncommitted changes")
     c.add_argument("--no-control", action="store_true",

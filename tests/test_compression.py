@@ -45,3 +45,56 @@ def test_compression_chain_and_dense_control(family, quick_corpus, tiny_whisper_
 def test_compression_rejects_bad_requests(tmp_path):
     with pytest.raises(UserError, match="target sparsity must be in"):
         run_compression(CompressionRequest(target=1.5, profile="quick", out=str(tmp_path)))
+
+
+def _without_times(x):
+    """A study's numbers without its timings (seconds, prune_s), which no rerun repeats."""
+    if isinstance(x, dict):
+        return {k: _without_times(v) for k, v in x.items()
+                if k != "seconds" and not k.endswith("_s")}
+    return [_without_times(v) for v in x] if isinstance(x, list) else x
+
+
+def test_an_interrupted_study_resumes_to_the_uninterrupted_result(quick_corpus, tmp_path,
+                                                                  monkeypatch):
+    from benchmark.runner import compression
+
+    def study(out, **kw):
+        kw = {"target": 0.2, **kw}
+        return run_compression(CompressionRequest(
+            stream="adaptation", per_round=0.2, profile="quick", out=str(out),
+            corpus=str(quick_corpus), progress=False, overrides=[
+                "epochs=1", "max_train_per_subset=24", "max_eval_per_subset=16"], **kw),
+            log=logs.append)
+
+    logs: list[str] = []
+    whole = json.loads((study(tmp_path / "whole") / "compression.json").read_text())
+    assert set(whole) == {"er", "ic", "asr"}
+
+    # stopped during the second task's dense control, as a session's end would stop it
+    real_control, calls = compression.dense_control, {"n": 0}
+
+    def stop_in_second(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_control(*args, **kwargs)
+
+    monkeypatch.setattr(compression, "dense_control", stop_in_second)
+    part = tmp_path / "part"
+    with pytest.raises(KeyboardInterrupt):
+        study(part)
+    monkeypatch.setattr(compression, "dense_control", real_control)
+    assert (part / "progress.pt").exists() and not (part / "compression.json").exists()
+    with pytest.raises(UserError, match="unfinished compression study; pass --resume"):
+        study(part)
+    with pytest.raises(UserError, match="other settings or another version"):
+        study(part, resume=True, target=0.36)
+
+    logs.clear()
+    resumed = json.loads((study(part, resume=True) / "compression.json").read_text())
+    assert any("resuming" in m and "base and er done" in m for m in logs), logs
+    assert _without_times(resumed) == _without_times(whole)
+    assert not (part / "progress.pt").exists()
+    env = json.loads((part / "environment.json").read_text())
+    assert [s["from_experience"] for s in env["sessions"]] == [0, 2]  # base, then from ic

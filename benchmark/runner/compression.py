@@ -14,11 +14,19 @@
 Writes `compression.json` ({task: {sparsity, metric, metric_name, unpruned, dense_control, ...}}),
 `config.json` and `environment.json` (versions, device, code revision), like a run; into the
 reference results/ only from a clean tree (`--allow-dirty` overrides).
+
+Resume. A study on the default profile takes ~3 h on one CPU thread, longer than a session may
+hold a machine, so it saves `progress.pt` after the base and after each task (the base's
+weights, the finished tasks' curves, the RNG states, the seconds so far). `--resume` continues
+from it and ends exactly where an uninterrupted study would (tested); it is refused if the
+settings or the suite's code differ. The study deletes it when it writes compression.json.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +35,11 @@ import torch
 
 from benchmark import masks as M
 from benchmark.config import apply_overrides, check_model_choice, profile_config
-from benchmark.environment import environment
+from benchmark.environment import environment, run_sessions
 from benchmark.errors import UserError
-from benchmark.io import atomic_write_json
-from benchmark.provenance import check_reference_tree
+from benchmark.io import atomic_torch_save, atomic_write_json
+from benchmark.provenance import check_reference_tree, source_sha256
+from benchmark.runner.checkpoint import rng_state, set_rng_state
 from benchmark.runner.setup import (
     build_backbone_and_stream,
     configure_device,
@@ -57,6 +66,21 @@ class CompressionRequest:
     control: bool = True  # also train the unpruned base for the same epochs (see step 3)
     overwrite: bool = False  # replace an existing compression.json in `out`
     allow_dirty: bool = False  # write into the reference results/ from a tree with changes
+    resume: bool = False  # continue from `out`/progress.pt (see the module docstring)
+
+
+PROGRESS = "progress.pt"
+# request fields that do not change the study's numbers (a resume may differ in them)
+_RUN_CONTROL = ("out", "progress", "overwrite", "allow_dirty", "resume")
+
+
+def _fingerprint(req: CompressionRequest, train) -> str:
+    """What progress.pt must match to be resumed: the request's settings, the resolved training
+    config and the suite's source code."""
+    keep = {"request": {k: v for k, v in dataclasses.asdict(req).items()
+                        if k not in _RUN_CONTROL},
+            "train": dataclasses.asdict(train), "source_sha256": source_sha256()}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def dense_control(model, make_template, exp, score, rounds: int, round_epochs: int,
@@ -95,6 +119,10 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
     if (out / "compression.json").exists() and not req.overwrite:
         raise UserError(f"{out} already holds a compression study; pass --overwrite to replace "
                         "it or --out to write elsewhere")
+    progress_path = out / PROGRESS
+    if progress_path.exists() and not (req.resume or req.overwrite):
+        raise UserError(f"{out} holds an unfinished compression study; pass --resume to "
+                        "continue it or --overwrite to start again")
     check_reference_tree(out, req.allow_dirty)
     torch.set_num_threads(train.threads)
     requested, train = train, configure_device(train, req.device, log)
@@ -119,16 +147,45 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
                              precision=train.precision).metrics
 
     exp0 = built.benchmark.train_stream[0]
-    t0 = time.perf_counter()
-    template(model, train.epochs).train(exp0, eval_streams=[])
-    base_seconds = time.perf_counter() - t0
-    log(f"compress: multi-task base trained on {'+'.join(stream.experiences[0])} "
-        f"in {base_seconds:.1f}s")
+    fingerprint = _fingerprint(req, requested)
+    if req.resume and progress_path.exists():
+        saved = torch.load(progress_path, weights_only=True)
+        if saved.get("fingerprint") != fingerprint:
+            raise UserError(f"{progress_path} was made with other settings or another version "
+                            "of the suite's code; rerun with the same ones, or --overwrite")
+        model.load_state_dict(saved["base"])
+        results, base_seconds = json.loads(saved["results"]), saved["base_seconds"]
+        elapsed_before = saved["elapsed"]
+        # where each stretch ran, as a resumed run records it; "from_experience" counts the
+        # base as 0 and the tasks from 1
+        env["sessions"] = run_sessions({"sessions": json.loads(saved["sessions"])}, env,
+                                       1 + len(results))
+        set_rng_state(saved["rng"])
+        log(f"compress: resuming from {progress_path}: base and "
+            f"{', '.join(results) or 'no task'} done")
+    else:
+        t0 = time.perf_counter()
+        template(model, train.epochs).train(exp0, eval_streams=[])
+        base_seconds = time.perf_counter() - t0
+        log(f"compress: multi-task base trained on {'+'.join(stream.experiences[0])} "
+            f"in {base_seconds:.1f}s")
+        results, elapsed_before = {}, 0.0
+        env["sessions"] = run_sessions(None, env, 0)
+
+    def save_progress() -> None:  # the base is never trained further: copies are
+        atomic_torch_save(progress_path, {
+            "fingerprint": fingerprint, "base": model.state_dict(),
+            "results": json.dumps(results), "rng": rng_state(), "base_seconds": base_seconds,
+            "sessions": json.dumps(env["sessions"]),
+            "elapsed": elapsed_before + time.perf_counter() - t_start})
+
+    save_progress()
 
     from benchmark.training.masked import MaskedTraining, single_experience
 
-    results = {}
     for subset in stream.experiences[0]:
+        if subset in results:
+            continue
         task = SUBSETS[subset]
         name, direction = primary_metric(TASKS[task].kind)
         data = exp0.dataset
@@ -171,11 +228,14 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
                 single_experience(task_data), lambda m, s=subset, n=name: evaluate(m, s)[n],
                 len(curve["metric"]) - 1, req.round_epochs, curve["metric"][0],
                 lambda msg, s=subset: log(f"compress: {s} {msg}"))
+        save_progress()
     atomic_write_json(out / "compression.json", results)
     atomic_write_json(out / "config.json", {"request": dataclasses.asdict(req),
                                             "train": dataclasses.asdict(requested),
                                             "corpus": str(corpus),
                                             "base_seconds": base_seconds,
-                                            "total_seconds": time.perf_counter() - t_start})
+                                            "total_seconds": elapsed_before
+                                            + time.perf_counter() - t_start})
     atomic_write_json(out / "environment.json", env)
+    progress_path.unlink()
     return out

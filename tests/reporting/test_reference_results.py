@@ -95,6 +95,26 @@ def test_the_next_set_trains_in_fp32_on_one_processor_kind():
 
 
 @pytest.mark.skipif(not (NEXT / "README.md").exists(), reason="no next reference set")
+def test_the_next_sets_compression_study_is_at_its_named_commit_in_fp32_on_avx2():
+    # the one exception to the set's commit: df89bee's `compress` cannot resume, and a study
+    # takes longer than a session (the README says which commit, and why)
+    for study in NEXT.glob("compression/*/seed*/compression.json"):
+        where = study.parent.relative_to(RESULTS)
+        found = re.search(r"compression commit is `([0-9a-f]{7,40})`",
+                          (NEXT / "README.md").read_text())
+        assert found, "results/next_reference/README.md must name the compression commit"
+        env = json.loads((study.parent / "environment.json").read_text())
+        assert env["code"]["commit"].startswith(found.group(1)), f"{where}: another commit"
+        assert env["code"]["dirty"] is False, f"{where}: made from a dirty tree"
+        config = json.loads((study.parent / "config.json").read_text())
+        assert config["train"]["precision"] == "fp32", f"{where}: asked for another precision"
+        for session in env.get("sessions") or [env]:
+            assert session["torch_threads"] == 1, f"{where}: threads={session['torch_threads']}"
+            assert session["precision_used"] == "fp32", f"{where}: trained in another precision"
+            assert session["cpu_capability"] == "AVX2", f"{where}: {session['cpu_capability']}"
+
+
+@pytest.mark.skipif(not (NEXT / "README.md").exists(), reason="no next reference set")
 def test_the_next_sets_status_table_is_generated_from_its_runs():
     from benchmark.reporting import readme
     stale = readme.main(["--check", "--readme", str(NEXT / "README.md"), "--results", str(NEXT)])

@@ -172,7 +172,7 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
         results, elapsed_before = {}, 0.0
         env["sessions"] = run_sessions(None, env, 0)
 
-    def save_progress() -> None:  # the base is never trained further: copies are
+    def save_progress() -> None:  # `model` stays the base: each task trains copies of it
         atomic_torch_save(progress_path, {
             "fingerprint": fingerprint, "base": model.state_dict(),
             "results": json.dumps(results), "rng": rng_state(), "base_seconds": base_seconds,

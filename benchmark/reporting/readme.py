@@ -231,8 +231,8 @@ def run_status(results: Path) -> str:
     mixed = mixing(runs)
     if mixed:
         lines += ["**Mixed:** " + "; ".join(mixed), ""]
-    if skipped:
-        lines += ["Left out: " + "; ".join(f"`{p.relative_to(results)}` ({why})"
+    if skipped:  # load_runs gives resolved paths; `results` may be relative
+        lines += ["Left out: " + "; ".join(f"`{p.relative_to(Path(results).resolve())}` ({why})"
                                            for p, why in skipped), ""]
     return "\n".join(lines[:-1])
 

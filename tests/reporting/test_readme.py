@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -89,7 +90,8 @@ def test_run_status_has_one_row_per_finished_run_with_its_own_numbers(small_runs
                                                 "| subnet seed 0", "| subnet seed 1"]
 
 
-def test_run_status_lists_left_out_runs_and_needs_its_results_folder(small_runs, tmp_path):
+def test_run_status_lists_left_out_runs_and_needs_its_results_folder(small_runs, tmp_path,
+                                                                    monkeypatch):
     src = small_runs / "three_task" / "naive" / "seed0"
     shutil.copytree(src, tmp_path / "three_task" / "naive" / "seed0")
     stopped = tmp_path / "three_task" / "naive" / "seed1"
@@ -99,6 +101,8 @@ def test_run_status_lists_left_out_runs_and_needs_its_results_folder(small_runs,
     (stopped / "metrics.json").write_text(json.dumps(m))
     text = readme.run_status(tmp_path)
     assert text.startswith("1 finished run(s)")
+    monkeypatch.chdir(tmp_path)  # as `reference_worktree.sh collect` passes it: relative
+    assert readme.run_status(Path(".")) == text
     assert text.endswith("Left out: `three_task/naive/seed1` (incomplete: interrupted by the user)")
     other = tmp_path / "README.md"
     other.write_text("<!-- generated:runs -->\nold\n<!-- /generated:runs -->\n")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -46,7 +47,8 @@ def _pm(row: pd.Series, col: str, digits: int = 1) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def headline(results: Path) -> str:
+def headline(results: Path, base: Path = ROOT) -> str:
+    """The headline table; its figure is linked relative to `base`, the README's folder."""
     summary = results / "report" / "seven_task" / "summary.csv"
     if not summary.is_file():
         return ("*Not generated yet: no aggregate report of the reference runs "
@@ -78,7 +80,8 @@ def headline(results: Path) -> str:
     lines += ["", f"{note} Wall time: threads=1 per run, two runs at a time on 2 cores.", ""]
     fig = results / "report" / "seven_task" / "plots" / "acc_vs_cost.png"
     if fig.is_file():
-        lines.append(f"![final ACC vs parameters and extra memory]({fig.relative_to(ROOT)})")
+        link = Path(os.path.relpath(fig.resolve(), Path(base).resolve())).as_posix()
+        lines.append(f"![final ACC vs parameters and extra memory]({link})")
     return "\n".join(lines)
 
 
@@ -170,7 +173,7 @@ def claim_seven(results: Path) -> list[str]:
     claim = "(3) The method extends to seven tasks"
     summary = results / "report" / "seven_task" / "summary.csv"
     if not summary.is_file():
-        return [f"| {claim} | not measured yet | – |"]
+        return [f"| {claim} | not measured yet (no aggregate report: `make report`) | – |"]
     df = pd.read_csv(summary, index_col=0)
     have = [s for s in ("subnet", "naive", "joint") if s in df.index]
     cells = [f"{s} ACC {_pm(df.loc[s], 'ACC')}, forgetting {_pm(df.loc[s], 'forgetting')}"
@@ -241,9 +244,12 @@ BLOCKS = {"headline": headline, "claims": claims, "runs": run_status}
 _MARK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(\n<!-- /generated:\2 -->)", re.DOTALL)
 
 
-def render(readme_text: str, results: Path) -> str:
-    """`readme_text` with every generated block replaced by its current content."""
-    return _MARK.sub(lambda m: m[1] + BLOCKS[m[2]](results) + m[4], readme_text)
+def render(readme_text: str, results: Path, base: Path = ROOT) -> str:
+    """`readme_text` with every generated block replaced by its current content; `base` is the
+    README's folder, which its links are relative to."""
+    def block(name: str) -> str:
+        return headline(results, base) if name == "headline" else BLOCKS[name](results)
+    return _MARK.sub(lambda m: m[1] + block(m[2]) + m[4], readme_text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         args.results = str(ROOT / "results")
     readme = Path(args.readme)
     text = readme.read_text()
-    new = render(text, Path(args.results))
+    new = render(text, Path(args.results), readme.resolve().parent)
     if args.check:
         if new != text:
             print(f"{readme} is stale: run `python -m benchmark.reporting.readme --readme "

@@ -121,3 +121,21 @@ def test_claim_compression_with_a_missing_point_or_task_does_not_hold(tmp_path):
     (comp / "compression.json").write_text(json.dumps({"er": er, "asr": asr}))
     row = readme.claim_compression(tmp_path)[0]
     assert "er 90.0 -> 90.5 / –" in row and "ER/IC not kept" in row
+
+
+def test_the_headline_figure_is_linked_from_the_readmes_own_folder(tmp_path):
+    # a README beside results outside the repository (a user's own sweep) links its figure from
+    # its own folder; the link used to be taken relative to the repository, and raised
+    committed = Path(readme.ROOT) / "results" / "report"
+    results = tmp_path / "runs" / "results"
+    for part in ("index.md", "seven_task/summary.csv", "seven_task/plots/acc_vs_cost.png"):
+        (results / "report" / part).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(committed / part, results / "report" / part)
+    doc = tmp_path / "doc" / "README.md"
+    doc.parent.mkdir()
+    doc.write_text("# mine\n<!-- generated:headline -->\nold\n<!-- /generated:headline -->\n")
+    assert readme.main(["--readme", str(doc), "--results", str(results)]) == 0
+    link = doc.read_text().split("](")[1].split(")")[0]
+    assert link == "../runs/results/report/seven_task/plots/acc_vs_cost.png"
+    assert (doc.parent / link).is_file()
+    assert readme.main(["--check", "--readme", str(doc), "--results", str(results)]) == 0

@@ -1,9 +1,11 @@
 """`benchmark compress` end to end on the quick corpus: the IMP chain per task and its control."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
+import torch
 
 from benchmark.errors import UserError
 from benchmark.runner.compression import CompressionRequest, run_compression
@@ -31,6 +33,7 @@ def test_compression_chain_and_dense_control(family, quick_corpus, tiny_whisper_
     assert any("dense control +2 epochs" in m for m in logs)
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["request"]["control"] is True and cfg["base_seconds"] > 0
+    assert cfg["peak_rss_mib"] > 0
     env = json.loads((out / "environment.json").read_text())  # provenance, like a run's
     assert set(env["code"]) == {"commit", "dirty", "source_sha256"} and env["torch_threads"] >= 1
 
@@ -55,9 +58,36 @@ def _without_times(x):
     return [_without_times(v) for v in x] if isinstance(x, list) else x
 
 
+def _rng_digest() -> str:
+    """Python's, numpy's and torch's RNG states in full (a tensor's repr elides its middle)."""
+    from benchmark.runner.checkpoint import rng_state
+
+    state = rng_state()
+    h = hashlib.sha256(repr(state["python"]).encode())
+    h.update(state["torch"].numpy().tobytes())
+    h.update(state["numpy"].pop("key").numpy().tobytes())
+    h.update(repr(state["numpy"]).encode())
+    return h.hexdigest()
+
+
 def test_an_interrupted_study_resumes_to_the_uninterrupted_result(quick_corpus, tmp_path,
                                                                   monkeypatch):
+    from benchmark import masks as M
     from benchmark.runner import compression
+
+    # Each task's chain, as it starts (the RNG state) and as it ends (its pruned weights). The
+    # metrics alone would not show a lost RNG state: on 16 eval utterances the quick model
+    # scores the same whichever order its 24 training utterances came in.
+    chains: list[tuple] = []
+    real_imp = M.iterative_magnitude_pruning
+
+    def recording_imp(model, *args, **kwargs):
+        rng = _rng_digest()
+        out = real_imp(model, *args, **kwargs)
+        chains.append((rng, [p.detach().clone() for p in model.parameters()]))
+        return out
+
+    monkeypatch.setattr(M, "iterative_magnitude_pruning", recording_imp)
 
     def study(out, **kw):
         kw = {"target": 0.2, **kw}
@@ -70,6 +100,8 @@ def test_an_interrupted_study_resumes_to_the_uninterrupted_result(quick_corpus, 
     logs: list[str] = []
     whole = json.loads((study(tmp_path / "whole") / "compression.json").read_text())
     assert set(whole) == {"er", "ic", "asr"}
+    whole_chains = chains[:]
+    assert len(whole_chains) == 3 and whole_chains[1][0] != whole_chains[2][0]
 
     # stopped during the second task's dense control, as a session's end would stop it
     real_control, calls = compression.dense_control, {"n": 0}
@@ -92,9 +124,14 @@ def test_an_interrupted_study_resumes_to_the_uninterrupted_result(quick_corpus, 
         study(part, resume=True, target=0.36)
 
     logs.clear()
+    chains.clear()
     resumed = json.loads((study(part, resume=True) / "compression.json").read_text())
     assert any("resuming" in m and "base and er done" in m for m in logs), logs
     assert _without_times(resumed) == _without_times(whole)
+    # ic and asr start from the RNG state they had uninterrupted, and train to the same weights
+    assert [rng for rng, _ in chains] == [rng for rng, _ in whole_chains[1:]]
+    for (_, got), (_, want) in zip(chains, whole_chains[1:]):
+        assert all(torch.equal(g, w) for g, w in zip(got, want))
     assert not (part / "progress.pt").exists()
     env = json.loads((part / "environment.json").read_text())
     assert [s["from_experience"] for s in env["sessions"]] == [0, 2]  # base, then from ic

@@ -39,3 +39,14 @@ def map_large_allocations() -> None:
     libc = _libc()
     if libc is not None:
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident size so far, in MiB (getrusage's ru_maxrss: what
+    `/usr/bin/time -v` reports as "Maximum resident set size", in KiB on Linux, bytes on macOS).
+    A resumed run is a new process, so its peak counts from the resume."""
+    import resource
+    import sys
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1 << 20 if sys.platform == "darwin" else 1 << 10)

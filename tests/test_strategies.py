@@ -166,10 +166,15 @@ def test_exclusive_subnet_has_zero_interference(quick_corpus, tmp_path, monkeypa
 
 
 def test_naive_run_is_deterministic(quick_corpus, tmp_path):
-    a = json.loads((_run(quick_corpus, tmp_path / "a", "naive") / "metrics.json").read_text())
+    a_dir = _run(quick_corpus, tmp_path / "a", "naive")
+    a = json.loads((a_dir / "metrics.json").read_text())
+    assert ", peak RSS " in (a_dir / "report" / "report.md").read_text()
     b = json.loads((_run(quick_corpus, tmp_path / "b", "naive") / "metrics.json").read_text())
     for m in (a, b):
         m.pop("wall_seconds")
+        # recorded after every experience; the process's peak, which no rerun repeats exactly
+        rss = m.pop("peak_rss_mib")
+        assert len(rss) == len(m["experiences"]) and all(v > 0 for v in rss)
         for task in m["per_task"].values():
             task.pop("eval_seconds")
         for res in m["baseline_metrics"].values():

@@ -209,6 +209,11 @@ def _is_group_dir(out: Path, group: str) -> bool:
     return out.name == group
 
 
+def _peak_rss(m: dict) -> str:
+    rss = [v for v in m.get("peak_rss_mib") or [] if v is not None]
+    return f", peak RSS {max(rss):,.0f} MiB" if rss else ""
+
+
 def write_run_report(run_dir: str | Path) -> Path:
     """A small report of one run in `run_dir`/report/: report.md (score matrix and CL summary
     as markdown tables) and R.png / R.pdf (the annotated score-matrix heatmap). Works on an
@@ -223,7 +228,7 @@ def write_run_report(run_dir: str | Path) -> Path:
     name = f"{m['stream']}/{m['strategy']}/seed{m['seed']}"
     md = [f"# {name}", "", (f"profile {m.get('profile')}, "
           f"{'complete' if m.get('complete') else 'incomplete: ' + str(m.get('incomplete_reason'))}"
-          f", wall time {m['wall_seconds']['total']:.1f} s"), ""]
+          f", wall time {m['wall_seconds']['total']:.1f} s{_peak_rss(m)}"), ""]
     files = [out / "report.md"]
     if run.R:
         partial = Run(run_dir, dict(m, experiences=m["experiences"][: len(run.R)]))

@@ -38,6 +38,7 @@ from benchmark.config import apply_overrides, check_model_choice, profile_config
 from benchmark.environment import environment, run_sessions
 from benchmark.errors import UserError
 from benchmark.io import atomic_torch_save, atomic_write_json
+from benchmark.memory import peak_rss_mib
 from benchmark.provenance import check_reference_tree, source_sha256
 from benchmark.runner.checkpoint import rng_state, set_rng_state
 from benchmark.runner.setup import (
@@ -235,7 +236,9 @@ def run_compression(req: CompressionRequest, log=print) -> Path:
                                             "corpus": str(corpus),
                                             "base_seconds": base_seconds,
                                             "total_seconds": elapsed_before
-                                            + time.perf_counter() - t_start})
+                                            + time.perf_counter() - t_start,
+                                            # of the session that finished it
+                                            "peak_rss_mib": round(peak_rss_mib(), 1)})
     atomic_write_json(out / "environment.json", env)
     progress_path.unlink()
     return out

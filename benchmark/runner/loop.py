@@ -22,7 +22,7 @@ from benchmark.environment import environment, run_sessions
 from benchmark.errors import Interrupted, UserError
 from benchmark.evaluation.scores import SCORE_DEFINITION, score
 from benchmark.io import atomic_torch_save, atomic_write_json, atomic_write_text
-from benchmark.memory import map_large_allocations, release_free_memory
+from benchmark.memory import map_large_allocations, peak_rss_mib, release_free_memory
 from benchmark.provenance import check_reference_tree
 from benchmark.runner import checkpoint
 from benchmark.runner.layout import (
@@ -200,7 +200,7 @@ def _start(s: _Session) -> _Progress:
         (s.run_dir / "evals.jsonl").unlink(missing_ok=True)
         state = {"per_task": {sub: {} for sub in s.subsets}, "score_rows": [],
                  "train_seconds": [], "eval_seconds": [], "updated_params": [],
-                 "extra_state": [], "params_used": []}
+                 "extra_state": [], "params_used": [], "peak_rss_mib": []}
         progress = _Progress(state, s.evaluate(), 0, 0.0, fingerprint)
         s.loggers.start(resume=None)
         for sub in s.subsets:  # R's row 0: the untrained model
@@ -273,8 +273,11 @@ def _train_experiences(s: _Session, p: _Progress) -> str | None:
                 s.loggers.log(f"R/{sub}", value, i + 1)
             state["extra_state"].append(s.parts.extra_state())
             state["params_used"].append({sub: _params_used(s, sub) for sub in s.subsets})
+            # None for the experiences of a checkpoint written before the suite recorded it
+            state.setdefault("peak_rss_mib", [None] * i).append(round(peak_rss_mib(), 1))
             s.say(f"exp {i + 1}/{n} {'+'.join(s.stream.experiences[i])}: "
                   f"train {state['train_seconds'][-1]:.1f}s eval {state['eval_seconds'][-1]:.1f}s "
+                  f"peak RSS {state['peak_rss_mib'][-1]:,.0f} MiB "
                   + " ".join(f"{sub}={v:.1f}" for sub, v in zip(s.subsets, row, strict=True)))
             _write_metrics(s, p, complete=False, reason="running")
             if s.parts.resumable:  # a checkpoint nothing can resume from is dead weight
@@ -316,6 +319,9 @@ def _write_metrics(s: _Session, p: _Progress, complete: bool, reason: str | None
                    "extra_state": state["extra_state"]},
         "wall_seconds": {"train": state["train_seconds"], "eval": state["eval_seconds"],
                          "total": p.elapsed_before + time.perf_counter() - s.t_start},
+        # the process's peak resident size after each experience (memory.peak_rss_mib); a
+        # resumed run's values count from its resume, an older checkpoint's are missing
+        "peak_rss_mib": state.get("peak_rss_mib", []),
     })
     return summary
 

@@ -1,6 +1,7 @@
 """What a run ran on: package versions, device, code revision. Saved next to every result."""
 from __future__ import annotations
 
+import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
@@ -21,6 +22,12 @@ def cpu_has_fast_bf16() -> bool:
     return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
+# Variables that hold torch, oneDNN and MKL to a lower vector ISA than the CPU has: with all
+# three at AVX2, an AVX-512 CPU reproduced an AVX2-only CPU's run to the last digit
+# (results/next_reference/README.md), so a run records them with its processor kind.
+DISPATCH_VARS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
+
+
 def environment(device: str) -> dict:
     versions = {}
     for p in PACKAGES:
@@ -37,14 +44,15 @@ def environment(device: str) -> dict:
             # oneDNN has native bf16: both change kernels, so numerics and speed, between CPUs
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "cpu_native_bf16": cpu_has_fast_bf16(),
+            "dispatch_env": {v: os.environ[v] for v in DISPATCH_VARS if v in os.environ},
             # the older single field, kept for tools that read it
             "git_commit": None if code["commit"] is None
             else code["commit"] + ("-dirty" if code["dirty"] else "")}
 
 
 # What can change between the sessions of one resumed run (requeued onto another machine).
-SESSION_KEYS = ("device", "device_name", "cpu_capability", "cpu_native_bf16", "torch_threads",
-                "precision_used", "tf32")
+SESSION_KEYS = ("device", "device_name", "cpu_capability", "cpu_native_bf16", "dispatch_env",
+                "torch_threads", "precision_used", "tf32")
 
 
 def run_sessions(previous: dict | None, current: dict, start: int) -> list[dict]:

@@ -18,7 +18,8 @@
 #   scripts/reference_worktree.sh collect DIR [SET]  copy DIR's finished runs into the set's
 #                                                    folder (no model.pt, checkpoints or locks);
 #                                                    for the next set, rewrite its status table
-# SET defaults to next. setup refuses a CPU of another kind than the set's (see below).
+# SET defaults to next. setup refuses a CPU of another kind than the set's, or holds an
+# AVX-512 CPU to AVX2 kernels for the next set (see below).
 # It prints the command that continues the set; run it with the venv of this checkout
 # (PYTHONPATH=DIR, so that the worktree's code is the one run).
 set -euo pipefail
@@ -54,14 +55,17 @@ check_cpu() {
 from benchmark.environment import cpu_has_fast_bf16; sys.exit(not cpu_has_fast_bf16())" \
             || die "this CPU has no native bf16 (no AVX-512): the current set cannot continue here"
     else
-        # fp32 with torch's AVX2 kernels: an AVX-512 CPU would dispatch to other kernels (other
-        # numbers), and the report refuses to average runs of two processor kinds.
+        # fp32 with AVX2 kernels: the report refuses to average runs of two processor kinds.
         grep -qw avx2 /proc/cpuinfo || die "this CPU has no AVX2: the next set cannot continue here"
         if grep -qw avx512f /proc/cpuinfo; then
-            die "this CPU has AVX-512: the next set is made with AVX2 kernels only (other kernels give other numbers)"
+            # torch, oneDNN and MKL would pick AVX-512 kernels (other numbers): hold all three
+            # to their AVX2 kernels, which reproduced a committed run's first experience to the
+            # last digit on an AVX-512 EPYC (results/next_reference/README.md)
+            dispatch="ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 "
         fi
     fi
 }
+dispatch=""
 
 case $action in
 setup)
@@ -84,7 +88,7 @@ setup)
         makefile=""
         echo "worktree $dir at $commit:"
     fi
-    echo "  cd $dir && PYTHONPATH=$dir make ${makefile}-o $venv/.installed" \
+    echo "  cd $dir && ${dispatch}PYTHONPATH=$dir make ${makefile}-o $venv/.installed" \
          "VENV=$venv RESULTS=$dest results"
     ;;
 collect)

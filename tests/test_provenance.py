@@ -147,3 +147,16 @@ def test_reports_refuse_runs_of_other_precisions_or_processors(small_runs, tmp_p
     mixed = build_report([runs], tmp_path / "r3" / "three_task", log=lambda *a: None,
                          allow_mixed=True)
     assert "OTHER CPU (native bf16)" in (mixed.out / "report.md").read_text()
+
+
+def test_a_run_records_the_variables_that_hold_its_kernels_to_a_lower_isa(monkeypatch):
+    """An AVX-512 CPU held to AVX2 kernels reproduces an AVX2 CPU's numbers; the run says so
+    (torch reads ATEN_CPU_CAPABILITY at start-up, so here the record alone is checked)."""
+    from benchmark.environment import DISPATCH_VARS, SESSION_KEYS, environment
+
+    for v in DISPATCH_VARS:
+        monkeypatch.delenv(v, raising=False)
+    assert environment("cpu")["dispatch_env"] == {}
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert environment("cpu")["dispatch_env"] == {"ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert "dispatch_env" in SESSION_KEYS  # a resumed run may be held in one session only

@@ -240,16 +240,16 @@ def run_status(results: Path) -> str:
     return "\n".join(lines[:-1])
 
 
-BLOCKS = {"headline": headline, "claims": claims, "runs": run_status}
 _MARK = re.compile(r"(<!-- generated:(\w+) -->\n)(.*?)(\n<!-- /generated:\2 -->)", re.DOTALL)
 
 
 def render(readme_text: str, results: Path, base: Path = ROOT) -> str:
     """`readme_text` with every generated block replaced by its current content; `base` is the
     README's folder, which its links are relative to."""
-    def block(name: str) -> str:
-        return headline(results, base) if name == "headline" else BLOCKS[name](results)
-    return _MARK.sub(lambda m: m[1] + block(m[2]) + m[4], readme_text)
+    blocks = {"headline": lambda: headline(results, base),  # its figure link needs `base`
+              "claims": lambda: claims(results),
+              "runs": lambda: run_status(results)}
+    return _MARK.sub(lambda m: m[1] + blocks[m[2]]() + m[4], readme_text)
 
 
 def main(argv: list[str] | None = None) -> int:

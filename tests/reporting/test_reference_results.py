@@ -83,7 +83,7 @@ def test_the_reference_runs_share_one_source_hash(root):
 @pytest.mark.skipif(not (NEXT / "README.md").exists(), reason="no next reference set")
 def test_the_next_set_trains_in_fp32_on_one_processor_kind():
     # asked for fp32 (the Makefile's REF) and trained so in every session of every run, on
-    # AVX2 kernels (scripts/reference_worktree.sh refuses other CPUs for this set)
+    # AVX2 kernels (scripts/reference_worktree.sh holds an AVX-512 CPU to them)
     for run in reference_runs(NEXT):
         where = run.relative_to(RESULTS)
         config = json.loads((run / "config.json").read_text())

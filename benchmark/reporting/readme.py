@@ -192,7 +192,8 @@ def claims(results: Path) -> str:
     lines = [header, "|---|---|---|"]
     lines += claim_compression(results) + claim_adaptation(results) + claim_seven(results)
     rules = ("Verdict rules: (1) ER and IC lose at most 1 score point at both sparsities, "
-             "and ASR loses the most; (2) no other task loses more than 1 point in either "
+             "and ASR's worst change is below theirs (it loses the most, or gains the "
+             "least); (2) no other task loses more than 1 point in either "
              "adaptation step with update=subnet (else: with update=exclusive), and naive "
              "loses more; the other tasks are ER and IC in the asr_new step, ER, ASR and "
              "asr_new in the ic_new step; (3) subnet ends with higher ACC and lower forgetting "

@@ -22,6 +22,8 @@ FAST = ["epochs=1", "max_train_per_subset=32", "max_eval_per_subset=16"]
 def _strip(m: dict) -> dict:
     m.pop("wall_seconds")
     assert len(m.pop("peak_rss_mib")) == len(m["experiences"])  # kept across the resume
+    cpu = m.pop("cpu_seconds")
+    assert all(len(cpu[part]) == len(m["experiences"]) for part in ("train", "eval"))
     for res in list(m["per_task"].values()) + list(m["baseline_metrics"].values()):
         res.pop("eval_seconds", None)
     for es in m["params"]["extra_state"]:

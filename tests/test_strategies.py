@@ -168,13 +168,18 @@ def test_exclusive_subnet_has_zero_interference(quick_corpus, tmp_path, monkeypa
 def test_naive_run_is_deterministic(quick_corpus, tmp_path):
     a_dir = _run(quick_corpus, tmp_path / "a", "naive")
     a = json.loads((a_dir / "metrics.json").read_text())
-    assert ", peak RSS " in (a_dir / "report" / "report.md").read_text()
+    report = (a_dir / "report" / "report.md").read_text()
+    assert ", peak RSS " in report and ", CPU time / wall time " in report
     b = json.loads((_run(quick_corpus, tmp_path / "b", "naive") / "metrics.json").read_text())
     for m in (a, b):
         m.pop("wall_seconds")
         # recorded after every experience; the process's peak, which no rerun repeats exactly
         rss = m.pop("peak_rss_mib")
         assert len(rss) == len(m["experiences"]) and all(v > 0 for v in rss)
+        # CPU time per experience: what share of its cores the run had, which no rerun repeats
+        cpu = m.pop("cpu_seconds")
+        assert all(len(cpu[part]) == len(m["experiences"]) and all(v > 0 for v in cpu[part])
+                   for part in ("train", "eval"))
         for task in m["per_task"].values():
             task.pop("eval_seconds")
         for res in m["baseline_metrics"].values():

@@ -214,6 +214,11 @@ def _peak_rss(m: dict) -> str:
     return f", peak RSS {max(rss):,.0f} MiB" if rss else ""
 
 
+def _cpu_per_wall(m: dict) -> str:
+    ratio = tables.cpu_per_wall(m)
+    return "" if ratio is None else f", CPU time / wall time {ratio:.2f}"
+
+
 def write_run_report(run_dir: str | Path) -> Path:
     """A small report of one run in `run_dir`/report/: report.md (score matrix and CL summary
     as markdown tables) and R.png / R.pdf (the annotated score-matrix heatmap). Works on an
@@ -228,7 +233,7 @@ def write_run_report(run_dir: str | Path) -> Path:
     name = f"{m['stream']}/{m['strategy']}/seed{m['seed']}"
     md = [f"# {name}", "", (f"profile {m.get('profile')}, "
           f"{'complete' if m.get('complete') else 'incomplete: ' + str(m.get('incomplete_reason'))}"
-          f", wall time {m['wall_seconds']['total']:.1f} s{_peak_rss(m)}"), ""]
+          f", wall time {m['wall_seconds']['total']:.1f} s{_peak_rss(m)}{_cpu_per_wall(m)}"), ""]
     files = [out / "report.md"]
     if run.R:
         partial = Run(run_dir, dict(m, experiences=m["experiences"][: len(run.R)]))

@@ -86,7 +86,18 @@ def run_numbers(run: Run, runs: list[Run]) -> dict[str, float]:
     mem = extra_memory_bytes(extra)
     row["extra memory MB"] = None if mem is None else mem / 1e6
     row["wall s"] = m["wall_seconds"]["total"]
+    row["cpu/wall"] = cpu_per_wall(m)
     return {k: (np.nan if v is None else float(v)) for k, v in row.items()}
+
+
+def cpu_per_wall(m: dict) -> float | None:
+    """The run's CPU time over its wall time, over the experiences that recorded both (train and
+    eval; runs made before the suite recorded CPU time: None). About `threads` when the run had
+    its cores to itself, less when something else shared them."""
+    cpu, wall = m.get("cpu_seconds") or {}, m["wall_seconds"]
+    pairs = [(c, w) for part in ("train", "eval")
+             for c, w in zip(cpu.get(part, []), wall[part], strict=False) if c is not None]
+    return sum(c for c, _ in pairs) / sum(w for _, w in pairs) if pairs else None
 
 
 def _order_key(label: str) -> tuple:
@@ -198,6 +209,7 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
                                        for i in summary.index]
     cols["extra state"] = [extra_state_text(summary.loc[i]) for i in summary.index]
     add("wall time (s)", "wall s", 0)
+    add("CPU time / wall time", "cpu/wall", 2)
     cols["seed ids"] = [str(summary.at[i, ("seeds", "list")]) for i in summary.index]
     return pd.DataFrame(cols, index=summary.index)
 

@@ -200,7 +200,8 @@ def _start(s: _Session) -> _Progress:
         (s.run_dir / "evals.jsonl").unlink(missing_ok=True)
         state = {"per_task": {sub: {} for sub in s.subsets}, "score_rows": [],
                  "train_seconds": [], "eval_seconds": [], "updated_params": [],
-                 "extra_state": [], "params_used": [], "peak_rss_mib": []}
+                 "extra_state": [], "params_used": [], "peak_rss_mib": [],
+                 "cpu_seconds": {"train": [], "eval": []}}
         progress = _Progress(state, s.evaluate(), 0, 0.0, fingerprint)
         s.loggers.start(resume=None)
         for sub in s.subsets:  # R's row 0: the untrained model
@@ -253,14 +254,18 @@ def _train_experiences(s: _Session, p: _Progress) -> str | None:
             if i < p.start:
                 continue
             before = {k: v.detach().clone() for k, v in s.model.named_parameters()}
-            t0 = time.perf_counter()
+            # None for the experiences of a checkpoint written before the suite recorded it
+            cpu = state.setdefault("cpu_seconds", {"train": [None] * i, "eval": [None] * i})
+            t0, c0 = time.perf_counter(), time.process_time()
             s.template.train(exp, eval_streams=[])
             state["train_seconds"].append(time.perf_counter() - t0)
+            cpu["train"].append(time.process_time() - c0)
             release_free_memory()
             state["updated_params"].append(changed_parameters(before, s.model))
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = s.evaluate()
             state["eval_seconds"].append(time.perf_counter() - t0)
+            cpu["eval"].append(time.process_time() - c0)
             row = [_score(sub, res[sub]) for sub in s.subsets]
             with open(s.run_dir / "evals.jsonl", "a") as f:
                 for sub in s.subsets:
@@ -322,6 +327,10 @@ def _write_metrics(s: _Session, p: _Progress, complete: bool, reason: str | None
         # the process's peak resident size after each experience (memory.peak_rss_mib); a
         # resumed run's values count from its resume, an older checkpoint's are missing
         "peak_rss_mib": state.get("peak_rss_mib", []),
+        # CPU time of the process, all its threads (data loading runs in-process). Over the
+        # wall time it says how much of its cores the run had: about `threads` when nothing
+        # else ran beside it, less when something shared them.
+        "cpu_seconds": state.get("cpu_seconds", {"train": [], "eval": []}),
     })
     return summary
 

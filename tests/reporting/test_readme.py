@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from benchmark.reporting import readme
@@ -139,3 +140,15 @@ def test_the_headline_figure_is_linked_from_the_readmes_own_folder(tmp_path):
     assert link == "../runs/results/report/seven_task/plots/acc_vs_cost.png"
     assert (doc.parent / link).is_file()
     assert readme.main(["--check", "--readme", str(doc), "--results", str(results)]) == 0
+
+
+def test_the_headline_measures_what_shared_the_cores_where_the_runs_recorded_it():
+    # runs that recorded CPU time give the share of their core they had; older runs keep the
+    # lanes the reference sets were made in
+    df = pd.DataFrame({"wall s mean": [600.0, 900.0], "cpu/wall mean": [0.97, 0.84]},
+                      index=["naive", "subnet"])
+    assert readme._wall_time_note(df) == ("Wall time: threads=1 per run; CPU time / wall time "
+                                          "0.84-0.97 (1.00: the run had its core to itself).")
+    df.loc["subnet", "cpu/wall mean"] = float("nan")
+    assert "two runs at a time" in readme._wall_time_note(df)
+    assert "two runs at a time" in readme._wall_time_note(df.drop(columns="cpu/wall mean"))

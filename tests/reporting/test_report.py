@@ -14,6 +14,7 @@ from benchmark.cli import main
 from benchmark.errors import UserError
 from benchmark.reporting import build_report, write_run_report
 from benchmark.reporting.tables import (
+    cpu_per_wall,
     fmt,
     fwt_caveat,
     mean_std_over_seeds,
@@ -191,6 +192,15 @@ def test_a_quantity_missing_for_some_seeds_is_shown_missing():
     assert out.loc["subnet", ("acc", "mean")] == 60.0 and out.loc["subnet", ("seeds", "n")] == 3
     assert fmt(out.loc["subnet", ("intransigence", "mean")],
                out.loc["subnet", ("intransigence", "std")]) == "–"
+
+
+def test_cpu_per_wall_counts_only_the_experiences_that_recorded_cpu_time():
+    # a run resumed from a checkpoint written before the suite recorded CPU time has None for
+    # the experiences before the resume; a run made before that has no cpu_seconds at all
+    wall = {"train": [5.0, 2.5], "eval": [1.0, 1.5], "total": 10.0}
+    m = {"wall_seconds": wall, "cpu_seconds": {"train": [None, 2.0], "eval": [None, 1.0]}}
+    assert cpu_per_wall(m) == 3.0 / 4.0
+    assert cpu_per_wall({"wall_seconds": wall}) is None
 
 
 def test_writers_escape():

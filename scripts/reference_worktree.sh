@@ -44,6 +44,7 @@ folders=(seven_task three_task adaptation update_exclusive compression ablation_
 venv=$(realpath -m "${VENV:-$main/.venv}")
 python=$venv/bin/python
 
+dispatch=""  # check_cpu sets the variables that hold the kernels to AVX2 where it must
 check_cpu() {
     [ "${REFERENCE_ANY_CPU:-0}" = 1 ] && return 0  # the user's explicit choice
     [ -x "$python" ] || die "no $python: make venv first (or set VENV)"
@@ -65,7 +66,6 @@ from benchmark.environment import cpu_has_fast_bf16; sys.exit(not cpu_has_fast_b
         fi
     fi
 }
-dispatch=""
 
 case $action in
 setup)

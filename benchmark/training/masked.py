@@ -38,6 +38,7 @@ from avalanche.benchmarks.scenarios.task_aware import with_task_labels
 from avalanche.core import SupervisedPlugin
 
 from benchmark import masks as M
+from benchmark.memory import release_free_memory
 from benchmark.tasks import SUBSETS, TASK_BY_INDEX, TASKS
 from benchmark.training.template import pin_memory_for
 
@@ -202,6 +203,13 @@ class SubnetStrategy(SupervisedPlugin):
         if epochs > 0:
             self.make_template(model, epochs, plugins).train(single_experience(dataset),
                                                              eval_streams=[])
+        # The copy's gradients would be deep-copied with it, and its freed optimizer moments
+        # and activations stay in glibc's heap (many tensors under its mmap threshold): both
+        # add to the search's peak. With `work = base` below, measured on seven_task at 32
+        # train / 16 test utterances per task, fp32, one thread: peak RSS 3,476 -> 3,052 MiB
+        # (naive: 2,536), the same scores to the last digit.
+        model.zero_grad(set_to_none=True)
+        release_free_memory()
 
     def _round_trainer(self, task_data, task):
         """IMP's train_fn: later rounds train `round_epochs` on the task's data through the
@@ -226,12 +234,14 @@ class SubnetStrategy(SupervisedPlugin):
         dense_s = time.perf_counter() - t0
         if not self.trained:
             strategy.model.load_state_dict(base.state_dict())
-        for task in new_tasks:
+        for k, task in enumerate(new_tasks):
             t1 = time.perf_counter()
             labels = data.targets_task_labels
             task_data = data.subset([i for i in range(len(data))
                                      if int(labels[i]) == TASKS[task].index])
-            work = copy.deepcopy(base)
+            # the last task searches on `base` itself: nothing reads it afterwards, and a
+            # model's copy fewer is held through the search's training
+            work = base if k == len(new_tasks) - 1 else copy.deepcopy(base)
             free = M.mask_not(self.masks.union()) if (cfg.search == "free" and self.masks.tasks) \
                 else None
             train_fn = self._round_trainer(task_data, task)

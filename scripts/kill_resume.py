@@ -29,6 +29,9 @@ import torch
 def strip(m: dict) -> dict:
     m = json.loads(json.dumps(m))
     m.pop("wall_seconds")
+    # measured per process, never the same twice (a resumed run's peak counts from its resume)
+    m.pop("cpu_seconds", None)
+    m.pop("peak_rss_mib", None)
     for res in list(m["per_task"].values()) + list(m["baseline_metrics"].values()):
         res.pop("eval_seconds", None)
     for es in m["params"]["extra_state"]:

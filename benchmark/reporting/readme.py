@@ -54,7 +54,8 @@ def _wall_time_note(df: pd.DataFrame) -> str:
     ratio = df["cpu/wall mean"] if "cpu/wall mean" in df else pd.Series(dtype=float)
     if len(ratio) and ratio.notna().all():
         return (f"Wall time: threads=1 per run; CPU time / wall time {ratio.min():.2f}-"
-                f"{ratio.max():.2f} (1.00: the run had its core to itself).")
+                f"{ratio.max():.2f} over the strategies' means (1.00: a run had its core to "
+                "itself; each run's own is in its report.md).")
     return "Wall time: threads=1 per run, two runs at a time on 2 cores."
 
 

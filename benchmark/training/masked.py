@@ -229,6 +229,9 @@ class SubnetStrategy(SupervisedPlugin):
     def search(self, strategy, new_tasks: list[str]) -> None:
         cfg, data = self.cfg, strategy.adapted_dataset
         t0 = time.perf_counter()
+        # the last step's gradients would be copied with the model, and are held through the
+        # search for nothing: every training step starts by setting them to None
+        strategy.model.zero_grad(set_to_none=True)
         base = copy.deepcopy(strategy.model)
         self._train_copy(base, data, self.ctx.train.epochs)  # dense, on the whole experience
         dense_s = time.perf_counter() - t0

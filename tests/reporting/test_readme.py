@@ -148,7 +148,9 @@ def test_the_headline_measures_what_shared_the_cores_where_the_runs_recorded_it(
     df = pd.DataFrame({"wall s mean": [600.0, 900.0], "cpu/wall mean": [0.97, 0.84]},
                       index=["naive", "subnet"])
     assert readme._wall_time_note(df) == ("Wall time: threads=1 per run; CPU time / wall time "
-                                          "0.84-0.97 (1.00: the run had its core to itself).")
+                                          "0.84-0.97 over the strategies' means (1.00: a run had "
+                                          "its core to itself; each run's own is in its "
+                                          "report.md).")
     df.loc["subnet", "cpu/wall mean"] = float("nan")
     assert "two runs at a time" in readme._wall_time_note(df)
     assert "two runs at a time" in readme._wall_time_note(df.drop(columns="cpu/wall mean"))

@@ -149,6 +149,7 @@ def claim_adaptation(results: Path) -> list[str]:
              "costs the other tasks <= 1 point; naive fine-tuning costs much more")
     rows: list[str] = []
     worst: dict[str, float] = {}
+    learned: dict[str, tuple[float, float]] = {}
     for label, folder in (("subnet", "adaptation/subnet"),
                           ("subnet exclusive", "update_exclusive/adaptation/subnet"),
                           ("naive", "adaptation/naive")):
@@ -162,23 +163,36 @@ def claim_adaptation(results: Path) -> list[str]:
         costs = [_row(m, 1, s) - _row(m, 0, s) for s in ("er", "ic")]
         costs += [_row(m, 2, s) - _row(m, 1, s) for s in ("er", "asr", "asr_new")]
         worst[label], mean = min(costs), sum(costs) / len(costs)
-        rows.append(f"{label}: worst {worst[label]:+.1f}, mean {mean:+.1f}")
+        learned[label] = (_row(m, 1, "asr_new"), _row(m, 2, "ic_new"))
+        rows.append(f"{label}: worst {worst[label]:+.1f}, mean {mean:+.1f}, new data learned "
+                    f"to asr_new {learned[label][0]:.1f}, ic_new {learned[label][1]:.1f}")
     measured = f"change of the other tasks' scores per adaptation step, seed 0: {'; '.join(rows)}"
-    return [f"| {claim} | {measured} | {_adaptation_verdict(worst)} |"]
+    return [f"| {claim} | {measured} | {_adaptation_verdict(worst, learned)} |"]
 
 
-def _adaptation_verdict(worst: dict[str, float]) -> str:
-    """The rule: no other task loses more than 1 point, and naive loses more; first with
-    update=subnet (the paper's), then with update=exclusive."""
-    def holds(label: str) -> bool:
-        return worst[label] >= -1 and worst["naive"] < worst[label]
+def _adaptation_verdict(worst: dict[str, float], learned: dict[str, tuple[float, float]]) -> str:
+    """The rule: no other task loses more than 1 point, naive loses more, and each step's new
+    data is learned to within 5 points of naive's score on it (a variant that protects the
+    other tasks by not learning has not adapted); first with update=subnet (the paper's),
+    then with update=exclusive."""
+    def why_not(label: str) -> str | None:
+        if worst[label] < -1:
+            return f"costs another task {-worst[label]:.1f} points"
+        if worst["naive"] >= worst[label]:
+            return "naive loses no more"
+        gap = max(n - v for v, n in zip(learned[label], learned["naive"], strict=True))
+        return f"learns the new data up to {gap:.1f} points below naive" if gap > 5 else None
     if not {"subnet", "naive"} <= worst.keys():
         return "not measured yet"
-    if holds("subnet"):
+    subnet = why_not("subnet")
+    if subnet is None:
         return "holds"
     if "subnet exclusive" not in worst:
-        return "does not hold with update=subnet (update=exclusive not run yet)"
-    return "holds only with update=exclusive" if holds("subnet exclusive") else "does not hold"
+        return f"does not hold with update=subnet ({subnet}; update=exclusive not run yet)"
+    exclusive = why_not("subnet exclusive")
+    if exclusive is None:
+        return f"holds only with update=exclusive (update=subnet {subnet})"
+    return f"does not hold: update=subnet {subnet}; update=exclusive {exclusive}"
 
 
 def claim_seven(results: Path) -> list[str]:
@@ -206,9 +220,10 @@ def claims(results: Path) -> str:
     rules = ("Verdict rules: (1) ER and IC lose at most 1 score point at both sparsities, "
              "and ASR's worst change is below theirs (it loses the most, or gains the "
              "least); (2) no other task loses more than 1 point in either "
-             "adaptation step with update=subnet (else: with update=exclusive), and naive "
-             "loses more; the other tasks are ER and IC in the asr_new step, ER, ASR and "
-             "asr_new in the ic_new step; (3) subnet ends with higher ACC and lower forgetting "
+             "adaptation step with update=subnet (else: with update=exclusive), naive "
+             "loses more, and the step's new data is learned to within 5 points of naive's "
+             "score on it (asr_new after its step, ic_new after its); the other tasks are ER "
+             "and IC in the asr_new step, ER, ASR and asr_new in the ic_new step; (3) subnet ends with higher ACC and lower forgetting "
              "than naive.")
     lines += ["", rules]
     return "\n".join(lines)

@@ -51,24 +51,39 @@ def test_claim_verdicts_follow_their_rules(tmp_path):
     assert "subnet: worst -0.5" in row and "naive: worst -50.0" in row
     assert row.endswith("| holds |")
     (tmp_path / "adaptation/subnet/seed0/metrics.json").write_text(json.dumps(_metrics(forget)))
-    assert readme.claim_adaptation(tmp_path)[0].endswith("| holds only with update=exclusive |")
+    assert readme.claim_adaptation(tmp_path)[0].endswith(
+        "| holds only with update=exclusive (update=subnet costs another task 50.0 points) |")
     # asr_new, learned in step 1, is one of step 2's other tasks
     lost_new = [[90, 80, 70, 0, 0], [89.5, 80, 70, 50, 0], [89.5, 80, 70, 45, 60]]
     (tmp_path / "update_exclusive/adaptation/subnet/seed0/metrics.json").write_text(
         json.dumps(_metrics(lost_new)))
     row = readme.claim_adaptation(tmp_path)[0]
-    assert "subnet exclusive: worst -5.0" in row and row.endswith("| does not hold |")
+    assert "subnet exclusive: worst -5.0" in row and row.endswith(
+        "| does not hold: update=subnet costs another task 50.0 points; update=exclusive costs "
+        "another task 5.0 points |")
+    # protecting the other tasks by not learning the new data is not adapting: ic_new ends
+    # 10 points below naive's 60
+    unlearned = [[90, 80, 70, 0, 0], [90, 80, 70, 48, 0], [90, 80, 70, 48, 50]]
+    (tmp_path / "update_exclusive/adaptation/subnet/seed0/metrics.json").write_text(
+        json.dumps(_metrics(unlearned)))
+    row = readme.claim_adaptation(tmp_path)[0]
+    assert "subnet exclusive: worst +0.0, mean +0.0, new data learned to asr_new 48.0, " \
+           "ic_new 50.0" in row
+    assert row.endswith("| does not hold: update=subnet costs another task 50.0 points; "
+                        "update=exclusive learns the new data up to 10.0 points below naive |")
     # the rule needs only update=subnet and naive: a failing subnet is said, not hidden
     (tmp_path / "update_exclusive/adaptation/subnet/seed0/metrics.json").unlink()
     assert readme.claim_adaptation(tmp_path)[0].endswith(
-        "| does not hold with update=subnet (update=exclusive not run yet) |")
+        "| does not hold with update=subnet (costs another task 50.0 points; update=exclusive "
+        "not run yet) |")
     (tmp_path / "adaptation/naive/seed0/metrics.json").unlink()
     assert readme.claim_adaptation(tmp_path)[0].endswith("| not measured yet |")
     # naive must lose more than subnet: with both steady the claim does not hold
     for folder in ("adaptation/subnet", "adaptation/naive"):
         (tmp_path / folder / "seed0" / "metrics.json").write_text(json.dumps(_metrics(steady)))
     assert readme.claim_adaptation(tmp_path)[0].endswith(
-        "| does not hold with update=subnet (update=exclusive not run yet) |")
+        "| does not hold with update=subnet (naive loses no more; update=exclusive not run "
+        "yet) |")
     (tmp_path / "adaptation/naive/seed0/metrics.json").write_text(json.dumps(_metrics(lost_new)))
     assert readme.claim_adaptation(tmp_path)[0].endswith("| holds |")
 

@@ -223,8 +223,8 @@ def claims(results: Path) -> str:
              "adaptation step with update=subnet (else: with update=exclusive), naive "
              "loses more, and the step's new data is learned to within 5 points of naive's "
              "score on it (asr_new after its step, ic_new after its); the other tasks are ER "
-             "and IC in the asr_new step, ER, ASR and asr_new in the ic_new step; (3) subnet ends with higher ACC and lower forgetting "
-             "than naive.")
+             "and IC in the asr_new step, ER, ASR and asr_new in the ic_new step; (3) subnet "
+             "ends with higher ACC and lower forgetting than naive.")
     lines += ["", rules]
     return "\n".join(lines)
 

@@ -91,13 +91,14 @@ def run_numbers(run: Run, runs: list[Run]) -> dict[str, float]:
 
 
 def cpu_per_wall(m: dict) -> float | None:
-    """The run's CPU time over its wall time, over the experiences that recorded both (train and
-    eval; runs made before the suite recorded CPU time: None). About `threads` when the run had
-    its cores to itself, less when something else shared them."""
-    cpu, wall = m.get("cpu_seconds") or {}, m["wall_seconds"]
-    pairs = [(c, w) for part in ("train", "eval")
-             for c, w in zip(cpu.get(part, []), wall[part], strict=False) if c is not None]
-    return sum(c for c, _ in pairs) / sum(w for _, w in pairs) if pairs else None
+    """The run's CPU time over its wall time, train and eval (None for runs made before the
+    suite recorded CPU time). About `threads` when the run had its cores to itself, less when
+    something else shared them."""
+    cpu, wall = m.get("cpu_seconds"), m["wall_seconds"]
+    if not cpu:
+        return None
+    seconds = sum(wall["train"]) + sum(wall["eval"])
+    return (sum(cpu["train"]) + sum(cpu["eval"])) / seconds if seconds else None
 
 
 def _order_key(label: str) -> tuple:

@@ -254,8 +254,8 @@ def _train_experiences(s: _Session, p: _Progress) -> str | None:
             if i < p.start:
                 continue
             before = {k: v.detach().clone() for k, v in s.model.named_parameters()}
-            # None for the experiences of a checkpoint written before the suite recorded it
-            cpu = state.setdefault("cpu_seconds", {"train": [None] * i, "eval": [None] * i})
+            # a checkpoint always has it: one from code before it was recorded won't resume
+            cpu = state["cpu_seconds"]
             t0, c0 = time.perf_counter(), time.process_time()
             s.template.train(exp, eval_streams=[])
             state["train_seconds"].append(time.perf_counter() - t0)
@@ -278,8 +278,7 @@ def _train_experiences(s: _Session, p: _Progress) -> str | None:
                 s.loggers.log(f"R/{sub}", value, i + 1)
             state["extra_state"].append(s.parts.extra_state())
             state["params_used"].append({sub: _params_used(s, sub) for sub in s.subsets})
-            # None for the experiences of a checkpoint written before the suite recorded it
-            state.setdefault("peak_rss_mib", [None] * i).append(round(peak_rss_mib(), 1))
+            state["peak_rss_mib"].append(round(peak_rss_mib(), 1))
             s.say(f"exp {i + 1}/{n} {'+'.join(s.stream.experiences[i])}: "
                   f"train {state['train_seconds'][-1]:.1f}s eval {state['eval_seconds'][-1]:.1f}s "
                   f"peak RSS {state['peak_rss_mib'][-1]:,.0f} MiB "
@@ -325,12 +324,12 @@ def _write_metrics(s: _Session, p: _Progress, complete: bool, reason: str | None
         "wall_seconds": {"train": state["train_seconds"], "eval": state["eval_seconds"],
                          "total": p.elapsed_before + time.perf_counter() - s.t_start},
         # the process's peak resident size after each experience (memory.peak_rss_mib); a
-        # resumed run's values count from its resume, an older checkpoint's are missing
-        "peak_rss_mib": state.get("peak_rss_mib", []),
+        # resumed run's values count from its resume
+        "peak_rss_mib": state["peak_rss_mib"],
         # CPU time of the process, all its threads (data loading runs in-process). Over the
         # wall time it says how much of its cores the run had: about `threads` when nothing
         # else ran beside it, less when something shared them.
-        "cpu_seconds": state.get("cpu_seconds", {"train": [], "eval": []}),
+        "cpu_seconds": state["cpu_seconds"],
     })
     return summary
 

@@ -194,13 +194,11 @@ def test_a_quantity_missing_for_some_seeds_is_shown_missing():
                out.loc["subnet", ("intransigence", "std")]) == "–"
 
 
-def test_cpu_per_wall_counts_only_the_experiences_that_recorded_cpu_time():
-    # a run resumed from a checkpoint written before the suite recorded CPU time has None for
-    # the experiences before the resume; a run made before that has no cpu_seconds at all
-    wall = {"train": [5.0, 2.5], "eval": [1.0, 1.5], "total": 10.0}
-    m = {"wall_seconds": wall, "cpu_seconds": {"train": [None, 2.0], "eval": [None, 1.0]}}
-    assert cpu_per_wall(m) == 3.0 / 4.0
-    assert cpu_per_wall({"wall_seconds": wall}) is None
+def test_cpu_per_wall_is_cpu_time_over_wall_time_of_training_and_evaluation():
+    wall = {"train": [5.0, 2.5], "eval": [1.0, 1.5], "total": 10.0}  # total: setup included
+    m = {"wall_seconds": wall, "cpu_seconds": {"train": [4.0, 2.0], "eval": [1.0, 1.0]}}
+    assert cpu_per_wall(m) == 8.0 / 10.0
+    assert cpu_per_wall({"wall_seconds": wall}) is None  # a run made before it was recorded
 
 
 def test_writers_escape():

@@ -1,0 +1,168 @@
+"""The ablation folders' READMEs were written by hand; their tables must still say what the runs
+beside them measured. Each table row is recomputed from the run folders it names (metrics.json,
+config.json, masks.json), so an edited number or a re-made run that no longer matches fails here.
+The prose under the tables quotes these rows; the tables are what is checked."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+PLASTICITY = RESULTS / "ablation_plasticity"
+FIRST_ROUND = RESULTS / "ablation_first_round"
+
+
+def bf16_set() -> Path:
+    """The bf16 reference set (aebfc7e) these ablations compare with: results/ now, its own
+    folder once the fp32 set replaces it."""
+    moved = RESULTS / "ablation_bf16_batch16"
+    return moved if moved.is_dir() else RESULTS
+
+
+def table(readme: Path, header_start: str) -> list[list[str]]:
+    """The body rows (cells stripped) of the markdown table whose header begins so."""
+    lines = readme.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def metrics(run: Path) -> dict:
+    return json.loads((run / "metrics.json").read_text())
+
+
+def own_score(run: Path, task: str) -> float:
+    """The task's score right after the experience that trained it (the R diagonal)."""
+    m = metrics(run)
+    i = next(k for k, exp in enumerate(m["experiences"]) if task in exp)
+    return m["score"]["R"][i][m["eval_subsets"].index(task)]
+
+
+def train_seconds(run: Path, task: str) -> float:
+    m = metrics(run)
+    i = next(k for k, exp in enumerate(m["experiences"]) if task in exp)
+    return m["wall_seconds"]["train"][i]
+
+
+def one(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def signed(x: float) -> str:
+    text = f"{x:+.1f}"
+    return "+0.0" if text == "-0.0" else text
+
+
+def _plasticity_run(variant: str, stream: str, seed: int) -> Path:
+    return PLASTICITY / variant / stream / "naive" / f"seed{seed}"
+
+
+# README row label -> (variant folder, stream); the epochs and lr columns are checked against
+# each run's config.json
+IC_ROWS = {
+    "IC alone, from the pretrained model": ("default", "ic_alone"),
+    "IC alone|1|3e-4": ("lr_3e-4", "ic_alone"),
+    "IC alone|2|1e-4": ("epochs_2", "ic_alone"),
+    "ER, then IC (as in seven_task)": ("default", "er_ic"),
+    "ER, then IC|2|1e-4": ("epochs_2", "er_ic"),
+    "SCR (20 spoken words), then IC": ("default", "scr_ic"),
+    "ER, then IC, warm-up 10 steps (not 50)": ("warmup_10", "er_ic"),
+    "IC alone, **batches of 8**": ("batch_8", "ic_alone"),
+    "ER, then IC, **batches of 8**": ("batch_8", "er_ic"),
+    "ER, then IC, batches of 4": ("batch_4", "er_ic"),
+}
+NER_ROWS = {
+    "NER alone, from the pretrained model": ("default", 1),
+    "NER alone": ("epochs_2", 2),
+    "NER alone, batches of 8": ("batch_8", 1),
+    "NER alone, batches of 4": ("batch_4", 1),
+}
+
+
+def _ic_row_key(cells: list[str]) -> str:
+    label = cells[0]
+    return label if label in IC_ROWS else "|".join(cells[:3])
+
+
+@pytest.mark.skipif(not PLASTICITY.is_dir(), reason="no plasticity ablation")
+def test_plasticity_ic_table_matches_its_runs():
+    rows = table(PLASTICITY / "README.md", "| stream | epochs | lr | IC accuracy")
+    assert sorted(_ic_row_key(r) for r in rows) == sorted(IC_ROWS)
+    for cells in rows:
+        variant, stream = IC_ROWS[_ic_row_key(cells)]
+        epochs, lr, *seeds, seconds = cells[1:]
+        for seed, cell in enumerate(seeds):
+            run = _plasticity_run(variant, stream, seed)
+            if cell == "–":
+                assert not run.exists(), f"{run.relative_to(RESULTS)} is not in the table"
+                continue
+            assert one(own_score(run, "ic")) == cell, f"{run.relative_to(RESULTS)}: IC"
+            train = json.loads((run / "config.json").read_text())["train"]
+            assert (str(train["epochs"]), f"{train['lr']:.0e}".replace("e-0", "e-")) \
+                == (epochs, lr), f"{run.relative_to(RESULTS)}: epochs, lr"
+        found = re.fullmatch(r"(\d+) s(?: \(seed (\d)\))?", seconds)
+        assert found, seconds
+        run = _plasticity_run(variant, stream, int(found.group(2) or 0))
+        assert f"{train_seconds(run, 'ic'):.0f}" == found.group(1), \
+            f"{run.relative_to(RESULTS)}: IC train time"
+
+
+@pytest.mark.skipif(not PLASTICITY.is_dir(), reason="no plasticity ablation")
+def test_plasticity_ner_table_matches_its_runs():
+    rows = table(PLASTICITY / "README.md", "| stream | epochs | NER entity F1")
+    *probes, reference = rows
+    assert sorted(r[0] for r in probes) == sorted(NER_ROWS)
+    for label, epochs, f1, seconds in probes:
+        variant, want_epochs = NER_ROWS[label]
+        run = _plasticity_run(variant, "ner_alone", 0)
+        assert epochs == str(want_epochs)
+        assert json.loads((run / "config.json").read_text())["train"]["epochs"] == want_epochs
+        assert one(own_score(run, "ner")) == f1, f"{run.relative_to(RESULTS)}: NER"
+        assert f"{train_seconds(run, 'ner'):.0f} s" == seconds, f"{run.relative_to(RESULTS)}"
+    # the last row quotes the bf16 reference seven_task naive runs, seeds 0-2
+    assert reference[0].startswith("NER after er, ic, asr, scr (reference seven_task naive")
+    naive = bf16_set() / "seven_task" / "naive"
+    quoted = " / ".join(one(own_score(naive / f"seed{s}", "ner")) for s in range(3))
+    assert reference[2] == f"{quoted} (seeds 0-2)"
+
+
+FIRST_ROUND_RUNS = {
+    "reference run": None,  # the bf16 set's adaptation subnet seed 0
+    "`first_round=dense`": FIRST_ROUND / "dense" / "adaptation" / "subnet" / "seed0",
+    "`first_round=task`": FIRST_ROUND / "task" / "adaptation" / "subnet" / "seed0",
+}
+
+
+def _first_round_cells(run: Path) -> list[str]:
+    """base ER / IC / ASR WER, mask IoUs, claim-2 costs, their mean / worst, ACC, forgetting."""
+    m = metrics(run)
+    col = {t: i for i, t in enumerate(m["eval_subsets"])}
+    R = m["score"]["R"]
+    base = f"{one(R[0][col['er']])} / {one(R[0][col['ic']])} / {one(100 - R[0][col['asr']])}"
+    masks = json.loads((run / "masks.json").read_text())
+    t, iou = masks["tasks"], masks["iou"]
+    pairs = [("er", "ic"), ("er", "asr"), ("ic", "asr")]
+    overlap = " / ".join(f"{iou[t.index(a)][t.index(b)]:.3f}" for a, b in pairs)
+    costs = [R[1][col["er"]] - R[0][col["er"]], R[1][col["ic"]] - R[0][col["ic"]],
+             R[2][col["er"]] - R[1][col["er"]], R[2][col["asr"]] - R[1][col["asr"]]]
+    summary = m["score"]["summary"]
+    return [base, overlap, " / ".join(signed(c) for c in costs),
+            f"{signed(sum(costs) / len(costs))} / {signed(min(costs))}",
+            one(summary["acc"]), one(summary["forgetting"])]
+
+
+@pytest.mark.skipif(not FIRST_ROUND.is_dir(), reason="no first_round ablation")
+def test_first_round_table_matches_its_runs():
+    rows = table(FIRST_ROUND / "README.md", "| run | base ER")
+    assert len(rows) == len(FIRST_ROUND_RUNS)
+    for cells in rows:
+        key = next(k for k in FIRST_ROUND_RUNS if cells[0].startswith(k))
+        run = FIRST_ROUND_RUNS[key] or bf16_set() / "adaptation" / "subnet" / "seed0"
+        assert cells[1:] == _first_round_cells(run), f"{cells[0]}"

@@ -166,3 +166,44 @@ def test_first_round_table_matches_its_runs():
         key = next(k for k in FIRST_ROUND_RUNS if cells[0].startswith(k))
         run = FIRST_ROUND_RUNS[key] or bf16_set() / "adaptation" / "subnet" / "seed0"
         assert cells[1:] == _first_round_cells(run), f"{cells[0]}"
+
+
+EWC_LAMBDA = RESULTS / "ablation_ewc_lambda"
+
+
+def _resolve(rel: str) -> Path:
+    """A run folder named relative to results/; the next set's runs move from next_reference/
+    up into results/ once it is complete."""
+    path = RESULTS / rel
+    return path if path.exists() else RESULTS / rel.removeprefix("next_reference/")
+
+
+def _ewc_cells(run: Path) -> list[str]:
+    """lambda, train utterances per task, ER after er / ic / asr, IC after ic / asr, ASR after
+    asr, ACC, BWT, forgetting, wall time."""
+    m, config = metrics(run), json.loads((run / "config.json").read_text())
+    col = {t: i for i, t in enumerate(m["eval_subsets"])}
+    R, summary = m["score"]["R"], m["score"]["summary"]
+    sizes = re.search(r"train sizes \[([\d, ]+)\]", (run / "run.log").read_text()).group(1)
+    assert len(set(sizes.split(", "))) == 1, f"{run}: tasks of unequal size"
+    per_task = int(sizes.split(", ")[0])
+    lam = config["strategy"].get("ewc_lambda")  # none: naive, for scale
+    return ["–" if lam is None else f"{lam:.0e}".replace("e+0", "e"),
+            f"{per_task:,}",
+            " / ".join(one(R[i][col["er"]]) for i in range(3)),
+            " / ".join(one(R[i][col["ic"]]) for i in (1, 2)),
+            one(R[2][col["asr"]]), one(summary["acc"]), one(summary["bwt"]),
+            one(summary["forgetting"]), f"{m['wall_seconds']['total']:,.0f} s"]
+
+
+@pytest.mark.skipif(not EWC_LAMBDA.is_dir(), reason="no ewc lambda ablation")
+def test_ewc_lambda_table_matches_its_runs():
+    rows = table(EWC_LAMBDA / "README.md", "| run | lambda |")
+    assert len(rows) >= 5
+    ablation_runs = {p.parent.relative_to(RESULTS) for p in EWC_LAMBDA.rglob("metrics.json")}
+    quoted = set()
+    for cells in rows:
+        rel = re.fullmatch(r"`([^`]+)/?`.*", cells[0]).group(1)
+        quoted.add(Path(rel))
+        assert cells[1:] == _ewc_cells(_resolve(rel)), rel
+    assert ablation_runs <= quoted, "every run of the ablation is in its table"

@@ -38,17 +38,20 @@ def metrics(run: Path) -> dict:
     return json.loads((run / "metrics.json").read_text())
 
 
+def learned_at(m: dict, task: str) -> int:
+    """The experience that trained the task, as the run's own metrics record it."""
+    return m["score"]["summary"]["learned_at"][task]
+
+
 def own_score(run: Path, task: str) -> float:
     """The task's score right after the experience that trained it (the R diagonal)."""
     m = metrics(run)
-    i = next(k for k, exp in enumerate(m["experiences"]) if task in exp)
-    return m["score"]["R"][i][m["eval_subsets"].index(task)]
+    return m["score"]["R"][learned_at(m, task)][m["eval_subsets"].index(task)]
 
 
 def train_seconds(run: Path, task: str) -> float:
     m = metrics(run)
-    i = next(k for k, exp in enumerate(m["experiences"]) if task in exp)
-    return m["wall_seconds"]["train"][i]
+    return m["wall_seconds"]["train"][learned_at(m, task)]
 
 
 def one(x: float) -> str:

@@ -210,3 +210,31 @@ def test_ewc_lambda_table_matches_its_runs():
         quoted.add(Path(rel))
         assert cells[1:] == _ewc_cells(_resolve(rel)), rel
     assert ablation_runs <= quoted, "every run of the ablation is in its table"
+
+
+def test_the_readmes_ewc_paragraph_quotes_the_runs():
+    """README.md's paragraph on untuned EWC is prose, so its numbers are checked here: the
+    ablation's full-data lambda 1e7 run against the next set's three_task ewc and replay."""
+    readme = (RESULTS.parent / "README.md").read_text()
+    text = " ".join(readme.split("The ewc row is untuned EWC", 1)[1].split("\n\n", 1)[0].split())
+    got = re.search(r"`ewc_lambda=(\d+)`.*lambda (1e\d+) keeps ER at ([\d.]+) instead of "
+                    r"([\d.]+) but .* ACC ([\d.]+) against ([\d.]+), still far below "
+                    r"replay's ([\d.]+)", text)
+    assert got, "README.md's ewc paragraph no longer has the form this test reads"
+    default, lam, er, er_untuned, acc_tuned, acc_untuned, acc_replay = got.groups()
+    tuned = EWC_LAMBDA / "full" / f"lambda_{lam}" / "three_task" / "ewc" / "seed0"
+    untuned = _resolve("next_reference/three_task/ewc/seed0")
+    replay = _resolve("next_reference/three_task/replay/seed0")
+    assert json.loads((untuned / "config.json").read_text())["strategy"]["ewc_lambda"] \
+        == float(default)
+
+    def final(run: Path, task: str) -> float:
+        m = metrics(run)
+        return round(m["score"]["R"][-1][m["eval_subsets"].index(task)], 1)
+
+    def acc(run: Path) -> float:
+        return round(metrics(run)["score"]["summary"]["acc"], 1)
+
+    assert (float(er), float(er_untuned)) == (final(tuned, "er"), final(untuned, "er"))
+    assert (float(acc_tuned), float(acc_untuned), float(acc_replay)) == \
+        (acc(tuned), acc(untuned), acc(replay))

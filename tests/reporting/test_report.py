@@ -303,3 +303,14 @@ def test_the_recipe_joins_values_that_differ_between_runs():
     runs = [Run(Path(f"run{b}"), {}, {"train": {"batch_size": b, "epochs": 1,
                                                  "precision": "fp32"}}) for b in (8, 16)]
     assert recipe(runs) == "batch 16 + 8, 1 epoch(s) per experience, trained in fp32"
+
+
+def test_the_compression_plot_zooms_to_its_points_within_the_metric_range():
+    from benchmark.reporting.plots import _zoom
+
+    lo, hi = _zoom([95.3, 100.0, 99.7, 98.3])  # claim 1's differences are ~1 point
+    assert lo < 95.3 and 100.0 < hi <= 100.5 and hi - lo < 10
+    lo, hi = _zoom([98.0, 98.3])  # a flat line is still drawn at least 5 points tall
+    assert hi - lo >= 5 and lo < 98.0 and 98.3 < hi <= 100.5
+    lo, hi = _zoom([1.4, 0.5, 0.9], upper=None)  # WER: no ceiling, no axis below 0
+    assert -0.5 < lo < 0.5 and hi >= 5

@@ -304,8 +304,9 @@ def plot_compression(results: list[tuple[str, dict]], title: str, base: Path,
 def _zoom(values: list[float], upper: float | None = 100.0,
           least_span: float = 5.0) -> tuple[float, float]:
     """y-limits around the values, at least `least_span` points tall, slid to stay within the
-    metric's range [0, upper]. The paper's claim 1 is about differences of about 1 point, which
-    a 0-100 axis draws as one line; the floor keeps a few utterances from filling the panel."""
+    metric's range [0, upper] plus a small margin. The paper's claim 1 is about differences of
+    about 1 point, which a 0-100 axis draws as one line; the floor keeps a difference of a few
+    test utterances from filling the panel."""
     vals = np.asarray(values, dtype=float)
     vals = vals[np.isfinite(vals)]
     if not vals.size:
@@ -317,7 +318,7 @@ def _zoom(values: list[float], upper: float | None = 100.0,
         lo, hi = lo - (hi - upper - pad), upper + pad
     if lo < -pad:
         lo, hi = -pad, hi + (-pad - lo)
-    return lo, hi
+    return lo, hi if upper is None else min(hi, upper + pad)
 
 
 def _merge_close(pts: list[tuple[str, float, float]], ax) -> list[tuple[str, float, float]]:

@@ -314,3 +314,8 @@ def test_the_compression_plot_zooms_to_its_points_within_the_metric_range():
     assert hi - lo >= 5 and lo < 98.0 and 98.3 < hi <= 100.5
     lo, hi = _zoom([1.4, 0.5, 0.9], upper=None)  # WER: no ceiling, no axis below 0
     assert -0.5 < lo < 0.5 and hi >= 5
+    lo, hi = _zoom([120.0, 130.0], upper=None)  # WER above 100 (decoding to the length cap)
+    assert lo < 120.0 and 130.0 < hi
+    lo, hi = _zoom([0.0, 100.0])  # the whole range: both ends within the margin
+    assert -6 < lo < 0 and 100 < hi < 106
+    assert _zoom([float("nan")]) == (0.0, 100.0)

@@ -15,6 +15,8 @@ What differs from the parent, and why:
   weights that a strategy (subnet) means to keep fixed, and a per-experience schedule is what
   fine-tuning recipes use.
 - `optimizer_step` clips the gradient norm and steps the scheduler.
+- `_after_training_exp` frees the experience's optimizer moments and gradients before the
+  plugins' after-training work and the evaluation (both would otherwise hold them).
 - `backward` stops the run on a NaN/inf loss (NonFiniteLoss) instead of corrupting the model.
 - `make_train_dataloader` batches utterances of similar length (`LengthBucketBatches`) instead
   of Avalanche's task-balanced random batches: a batch is padded to its longest utterance, and
@@ -119,6 +121,17 @@ class SLUTemplate(SupervisedTemplate):
             self.scaler = torch.amp.GradScaler(torch.device(self.device).type)
         # Avalanche's optimizer bookkeeping (used by its dynamic-model support).
         self.optimized_param_id = {id(p): n for n, p in self.model.named_parameters()}
+
+    def _after_training_exp(self, **kwargs):
+        # The experience's AdamW moments and gradients are never read again (`make_optimizer`
+        # builds a fresh AdamW per experience, whose first zero_grad sets gradients to None),
+        # yet they would stay alive through the plugins' after-training work (PackNet's
+        # retraining copy, EWC's and MAS's importance passes) and the run's evaluation, and
+        # add to their peak: 8 bytes per trainable weight of moments and 4 of gradients.
+        self.optimizer.state.clear()
+        self.model.zero_grad(set_to_none=True)
+        release_free_memory()
+        super()._after_training_exp(**kwargs)
 
     def make_train_dataloader(self, num_workers=0, shuffle=True, pin_memory=None, **kwargs):
         ds = self.adapted_dataset

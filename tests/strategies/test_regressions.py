@@ -1,6 +1,7 @@
 """Regression tests of fixes and guarantees in strategies/: SI's snapshot and missing-gradient
 fixes (si.py), PackNet's zero forgetting (packnet.py), GEM's memory of real utterances (gem.py), LwF's
-distillation term (lwf.py); and strategy options that fail today, marked xfail(strict=True):
+distillation term (lwf.py), no optimizer moments or gradients kept past an experience
+(training/template.py); and strategy options that fail today, marked xfail(strict=True):
 ewc mode=online on Whisper, replay storage=task. Runs use the small in-memory stream of
 cl_harness.py."""
 from __future__ import annotations
@@ -292,3 +293,17 @@ def test_lwf_term_is_alpha_times_the_teacher_student_divergence():
     same = DecoderLwF(alpha=1.0, temperature=plugin.lwf.temperature)
     same.lwf.prev_model = copy.deepcopy(model).eval().requires_grad_(False)
     assert term(same) == pytest.approx(0.0, abs=1e-6)
+
+
+# -- memory ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["naive", "ewc", "mas", "packnet"])
+def test_no_optimizer_moments_or_gradients_outlive_an_experience(name):
+    # Each experience builds a fresh AdamW, so its moments and the last gradients are dead once
+    # it ends; kept, they would add 12 bytes per trainable weight to the peak of the plugins'
+    # after-training work (EWC's and MAS's importance passes, PackNet's retraining) and of the
+    # evaluation.
+    rec = run_strategy(name)
+    moments = len(rec.template.optimizer.state)
+    assert moments == 0, f"{name}: AdamW moments kept for {moments} parameters after training"
+    kept = [n for n, p in rec.model.named_parameters() if p.grad is not None]
+    assert kept == [], f"{name}: gradients kept after training: {kept[:3]}"

@@ -37,9 +37,6 @@ class TrainableEWC(EWCPlugin):
         for params in self.saved_params.values():
             for name in [n for n in params if not trainable[n]]:
                 del params[name]
-        # the importance pass leaves its last batch's gradients; nothing reads them again (the
-        # next experience's fresh AdamW sets them to None first), so free them for evaluation
-        strategy.model.zero_grad(set_to_none=True)
 
 
 def _trainable(model) -> dict[str, bool]:

@@ -16,7 +16,8 @@ What differs from the parent, and why:
   fine-tuning recipes use.
 - `optimizer_step` clips the gradient norm and steps the scheduler.
 - `_after_training_exp` frees the experience's optimizer moments and gradients before the
-  plugins' after-training work and the evaluation (both would otherwise hold them).
+  plugins' after-training work, and the gradients again after it (importance passes leave
+  theirs), so that neither that work nor the evaluation holds them.
 - `backward` stops the run on a NaN/inf loss (NonFiniteLoss) instead of corrupting the model.
 - `make_train_dataloader` batches utterances of similar length (`LengthBucketBatches`) instead
   of Avalanche's task-balanced random batches: a batch is padded to its longest utterance, and
@@ -132,6 +133,9 @@ class SLUTemplate(SupervisedTemplate):
         self.model.zero_grad(set_to_none=True)
         release_free_memory()
         super()._after_training_exp(**kwargs)
+        # Importance passes (EWC's Avalanche plugin) leave their last batch's gradients behind;
+        # free them here, once for every plugin, so that evaluation does not hold them.
+        self.model.zero_grad(set_to_none=True)
 
     def make_train_dataloader(self, num_workers=0, shuffle=True, pin_memory=None, **kwargs):
         ds = self.adapted_dataset

@@ -16,13 +16,6 @@ PLASTICITY = RESULTS / "ablation_plasticity"
 FIRST_ROUND = RESULTS / "ablation_first_round"
 
 
-def bf16_set() -> Path:
-    """The bf16 reference set (aebfc7e) these ablations compare with: results/ now, its own
-    folder once the fp32 set replaces it."""
-    moved = RESULTS / "ablation_bf16_batch16"
-    return moved if moved.is_dir() else RESULTS
-
-
 def table(readme: Path, header_start: str) -> list[list[str]]:
     """The body rows (cells stripped) of the markdown table whose header begins so."""
     lines = readme.read_text().splitlines()
@@ -120,7 +113,7 @@ def test_plasticity_ic_table_matches_its_runs():
 
 
 @pytest.mark.skipif(not PLASTICITY.is_dir(), reason="no plasticity ablation")
-def test_plasticity_ner_table_matches_its_runs():
+def test_plasticity_ner_table_matches_its_runs(bf16_set):
     rows = table(PLASTICITY / "README.md", "| stream | epochs | NER entity F1")
     *probes, reference = rows
     assert sorted(r[0] for r in probes) == sorted(NER_ROWS)
@@ -133,7 +126,7 @@ def test_plasticity_ner_table_matches_its_runs():
         assert f"{train_seconds(run, 'ner'):.0f} s" == seconds, f"{run.relative_to(RESULTS)}"
     # the last row quotes the bf16 reference seven_task naive runs, seeds 0-2
     assert reference[0].startswith("NER after er, ic, asr, scr (reference seven_task naive")
-    naive = bf16_set() / "seven_task" / "naive"
+    naive = bf16_set / "seven_task" / "naive"
     quoted = " / ".join(one(own_score(naive / f"seed{s}", "ner")) for s in range(3))
     assert reference[2] == f"{quoted} (seeds 0-2)"
 
@@ -164,12 +157,12 @@ def _first_round_cells(run: Path) -> list[str]:
 
 
 @pytest.mark.skipif(not FIRST_ROUND.is_dir(), reason="no first_round ablation")
-def test_first_round_table_matches_its_runs():
+def test_first_round_table_matches_its_runs(bf16_set):
     rows = table(FIRST_ROUND / "README.md", "| run | base ER")
     assert len(rows) == len(FIRST_ROUND_RUNS)
     for cells in rows:
         key = next(k for k in FIRST_ROUND_RUNS if cells[0].startswith(k))
-        run = FIRST_ROUND_RUNS[key] or bf16_set() / "adaptation" / "subnet" / "seed0"
+        run = FIRST_ROUND_RUNS[key] or bf16_set / "adaptation" / "subnet" / "seed0"
         assert cells[1:] == _first_round_cells(run), f"{cells[0]}"
 
 

@@ -274,17 +274,12 @@ def test_score_caveat_when_a_trained_model_scores_below_zero(tmp_path):
     assert "Score caveat" in (write_run_report(run_dir) / "report.md").read_text()
 
 
-def test_params_used_of_a_masked_run_is_counted_from_its_masks():
+def test_params_used_of_a_masked_run_is_counted_from_its_masks(bf16_set):
     # The reference runs at aebfc7e recorded, for masked strategies, a count that left out the
     # frozen token table; the report counts every parameter less the weights each mask prunes.
     from benchmark.reporting.runs import load_runs
 
-    # the bf16 set (aebfc7e) is results/ now, results/ablation_bf16_batch16/ once the fp32 set
-    # (df89bee, which records the full count) replaces it
-    results = Path(__file__).resolve().parents[2] / "results"
-    bf16 = results / "ablation_bf16_batch16" if (results / "ablation_bf16_batch16").is_dir() \
-        else results
-    run_dir = bf16 / "seven_task" / "subnet" / "seed0"
+    run_dir = bf16_set / "seven_task" / "subnet" / "seed0"
     (run,), _ = load_runs([run_dir])
     masks = json.loads((run_dir / "masks.json").read_text())["per_task"]
     total = run.metrics["params"]["total"]

@@ -1,7 +1,11 @@
 """The version is written in four places; they must tell one story. pyproject.toml and
-`benchmark.__version__` are the package's version. CHANGELOG.md's first heading is the release
-being prepared ("X (unreleased)", while the package is X.devN) or the one just made (the package
-is X). CITATION.cff cites the latest release, the first heading not marked unreleased."""
+`benchmark.__version__` are the package's version: the latest release (CHANGELOG.md's first
+heading not marked "(unreleased)") or a development version of the release being prepared
+(X.devN under "## X (unreleased)"). CITATION.cff cites the latest release.
+
+The package stays at 0.1.0 while 0.2.0 is prepared: the next reference set's runs record the
+installed package's version (`environment.json` `packages`), and a reinstall partway through
+that set would give runs of one commit two version strings. 0.2.0 comes with that set."""
 from __future__ import annotations
 
 import re
@@ -24,13 +28,19 @@ def test_package_versions_agree():
         "benchmark/__init__.py and pyproject.toml name different versions"
 
 
-def test_changelog_heads_with_the_package_version():
+def test_the_package_version_is_in_the_changelog():
     version = re.fullmatch(r"(\d+\.\d+\.\d+)(\.dev\d+)?", benchmark.__version__)
     assert version, f"{benchmark.__version__} is not X.Y.Z or X.Y.Z.devN"
     release, dev = version.groups()
-    first = changelog_headings()[0]
-    assert first == (f"{release} (unreleased)" if dev else release), \
-        f"CHANGELOG.md's first heading '{first}' does not match version {benchmark.__version__}"
+    headings = changelog_headings()
+    if dev:
+        expected = f"{release} (unreleased)"
+        assert headings[0] == expected, f"version {benchmark.__version__}: CHANGELOG.md's " \
+            f"first heading is '{headings[0]}', not '{expected}'"
+    else:
+        latest = next(h for h in headings if not h.endswith("(unreleased)"))
+        assert release == latest, f"version {release}: the latest release in CHANGELOG.md " \
+            f"is {latest}"
 
 
 def test_citation_cites_the_latest_release():

@@ -22,6 +22,12 @@ def changelog_headings() -> list[str]:
     return re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
 
 
+def latest_release() -> str:
+    released = [h for h in changelog_headings() if not h.endswith("(unreleased)")]
+    assert released, "CHANGELOG.md names no release"
+    return released[0]
+
+
 def test_package_versions_agree():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert benchmark.__version__ == project["version"], \
@@ -38,14 +44,12 @@ def test_the_package_version_is_in_the_changelog():
         assert headings[0] == expected, f"version {benchmark.__version__}: CHANGELOG.md's " \
             f"first heading is '{headings[0]}', not '{expected}'"
     else:
-        latest = next(h for h in headings if not h.endswith("(unreleased)"))
-        assert release == latest, f"version {release}: the latest release in CHANGELOG.md " \
-            f"is {latest}"
+        assert release == latest_release(), f"version {release}: the latest release in " \
+            f"CHANGELOG.md is {latest_release()}"
 
 
 def test_citation_cites_the_latest_release():
-    released = [h for h in changelog_headings() if not h.endswith("(unreleased)")]
     citation = (ROOT / "CITATION.cff").read_text()
     cited = re.search(r"^version: (.+)$", citation, flags=re.MULTILINE)
-    assert cited and released and cited.group(1) == released[0], \
-        f"CITATION.cff cites {cited and cited.group(1)}, the latest release is {released[:1]}"
+    assert cited and cited.group(1) == latest_release(), \
+        f"CITATION.cff cites {cited and cited.group(1)}, the latest release is {latest_release()}"

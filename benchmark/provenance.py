@@ -16,6 +16,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+from benchmark import __version__
 from benchmark.errors import UserError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the checkout (or site-packages)
@@ -45,11 +46,15 @@ def _git(*args: str) -> str | None:
 
 
 def code_revision() -> dict:
-    """{"commit": sha or None, "dirty": bool or None, "source_sha256": hex}."""
+    """{"commit": sha or None, "dirty": bool or None, "source_sha256": hex, "version": str}.
+
+    "version" is the imported code's `benchmark.__version__`. `environment.json`'s
+    packages["slu-cl-benchmark"] is the installed distribution's, which differs when the code
+    runs from another tree (a reference worktree on PYTHONPATH beside main's venv)."""
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {"commit": commit, "dirty": None if status is None else bool(status),
-            "source_sha256": source_sha256()}
+            "source_sha256": source_sha256(), "version": __version__}
 
 
 def revision_label(code: dict | None, git_commit: str | None = None) -> str:

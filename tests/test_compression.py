@@ -35,7 +35,7 @@ def test_compression_chain_and_dense_control(family, quick_corpus, tiny_whisper_
     assert cfg["request"]["control"] is True and cfg["base_seconds"] > 0
     assert cfg["peak_rss_mib"] > 0
     env = json.loads((out / "environment.json").read_text())  # provenance, like a run's
-    assert set(env["code"]) == {"commit", "dirty", "source_sha256"} and env["torch_threads"] >= 1
+    assert set(env["code"]) == {"commit", "dirty", "source_sha256", "version"} and env["torch_threads"] >= 1
 
     # a second study into the same folder is refused before any training, leaving the first
     before = (out / "compression.json").read_bytes()

@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+import benchmark
 from benchmark import provenance as P
 from benchmark.errors import UserError
 from benchmark.reporting import build_report
@@ -98,8 +99,9 @@ def test_runs_record_their_revision_and_reports_refuse_mixing(small_runs, tmp_pa
     runs = tmp_path / "runs"
     shutil.copytree(small_runs, runs)
     env = json.loads((runs / "three_task/naive/seed0/environment.json").read_text())
-    assert set(env["code"]) == {"commit", "dirty", "source_sha256"}
+    assert set(env["code"]) == {"commit", "dirty", "source_sha256", "version"}
     assert env["code"]["source_sha256"] == P.source_sha256()
+    assert env["code"]["version"] == benchmark.__version__
     out = build_report([runs], tmp_path / "r1" / "three_task", log=lambda *a: None)
     assert "Provenance: code" in (out.out / "report.md").read_text()
 

@@ -2,11 +2,15 @@
 beside them measured. Each table row is recomputed from the run folders it names (metrics.json,
 config.json, masks.json), so an edited number or a re-made run that no longer matches fails here.
 The prose under the tables quotes these rows; the tables are what is checked, and the top-level
-README's paragraph on the EWC ablation, which is prose, has its numbers checked too."""
+README's paragraph on the EWC ablation, which is prose, has its numbers checked too. The
+from-scratch conformer's README has its provenance table (commit and threads of every run)
+and its prose numbers checked."""
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -237,3 +241,83 @@ def test_the_readmes_ewc_paragraph_quotes_the_runs():
     assert (float(er), float(er_untuned)) == (final(tuned, "er"), final(untuned, "er"))
     assert (float(acc_tuned), float(acc_untuned), float(acc_replay)) == \
         (acc(tuned), acc(untuned), acc(replay))
+
+
+CONFORMER = RESULTS / "ablation_conformer"
+RNG_FIX = "4d1a00e"  # evaluation stops advancing torch's RNG (ablation_conformer/README.md)
+
+
+def expand_braces(pattern: str) -> list[str]:
+    """`a/{b,c}/d{1,2}` -> the four paths, as the shell expands them."""
+    found = re.search(r"\{([^{}]*)\}", pattern)
+    if not found:
+        return [pattern]
+    return [p for alt in found.group(1).split(",")
+            for p in expand_braces(pattern[:found.start()] + alt + pattern[found.end():])]
+
+
+def conformer_provenance() -> dict[str, tuple[str, str, str]]:
+    """Run folder -> (commit, threads, RNG handling), from the README's provenance table."""
+    named = {}
+    for runs, commit, threads, rng in table(CONFORMER / "README.md", "| runs | commit |"):
+        for pattern in re.findall(r"`([^`]+)`", runs):
+            for path in expand_braces(pattern):
+                assert path not in named, f"ablation_conformer/README.md names {path} twice"
+                named[path] = (commit.strip("`"), threads, rng)
+    return named
+
+
+def test_the_conformer_readme_says_which_code_made_each_run():
+    named = conformer_provenance()
+    on_disk = {f"{p.parent.relative_to(CONFORMER).as_posix()}/"
+               for p in CONFORMER.rglob("environment.json")}
+    assert set(named) == on_disk, f"runs not in the table: {sorted(on_disk - set(named))}; " \
+        f"in the table, not on disk: {sorted(set(named) - on_disk)}"
+    for path, (commit, threads, _) in named.items():
+        env = json.loads((CONFORMER / path / "environment.json").read_text())
+        made_at, dirty = env["git_commit"].removesuffix("-dirty"), env["git_commit"].endswith("-dirty")
+        assert made_at.startswith(commit.removesuffix("-dirty")) \
+            and dirty == commit.endswith("-dirty"), f"{path}: made at {env['git_commit']}"
+        assert str(env["torch_threads"]) == threads, f"{path}: {env['torch_threads']} threads"
+
+
+def _is_ancestor(older: str, newer: str) -> bool | None:
+    out = subprocess.run(["git", "merge-base", "--is-ancestor", older, newer], cwd=RESULTS.parent,
+                         capture_output=True, check=False)
+    return {0: True, 1: False}.get(out.returncode)  # None: no git, or a commit is not here
+
+
+def test_the_conformer_readmes_rng_column_follows_the_history():
+    commits = {(c.removesuffix("-dirty"), rng) for c, _, rng in conformer_provenance().values()}
+    if shutil.which("git") is None or _is_ancestor(RNG_FIX, RNG_FIX) is not True:
+        pytest.skip("needs the repository's git history")
+    for commit, rng in commits:
+        expected = f"from `{RNG_FIX}`" if _is_ancestor(RNG_FIX, commit) else f"before `{RNG_FIX}`"
+        assert rng == expected, f"{commit}: the README says '{rng}'"
+
+
+def test_the_conformer_readmes_prose_quotes_the_runs():
+    """Its prose numbers: the 15-point ER spread from RNG draws alone, and the quick sweep."""
+    text = " ".join((CONFORMER / "README.md").read_text().split())
+    first = {s: one(metrics(CONFORMER / f"three_task/{s}/seed0")["score"]["R"][0][0])
+             for s in ("naive", "replay")}
+    assert f"experience is {first['naive']} % (naive, old RNG handling) and " \
+        f"{first['replay']} % (replay" in text
+    quick = sorted((RESULTS / "quick" / "seven_task").glob("*/seed*/metrics.json"))
+    final = {p: metrics(p.parent)["per_task"] for p in quick}
+    er = {p: 100 * t["er"]["accuracy"][-1] for p, t in final.items()}
+    wer = {p: 100 * t["asr"]["wer"][-1] for p, t in final.items()}
+
+    def by_strategy(values: dict) -> list[float]:
+        groups: dict[str, list[float]] = {}
+        for p, v in values.items():
+            groups.setdefault(p.parent.parent.name, []).append(v)
+        return [sum(v) / len(v) for v in groups.values()]
+
+    strategies, seeds = {p.parent.parent.name for p in quick}, {p.parent.name for p in quick}
+    assert f"all {len(strategies)} strategies x {len(seeds)} seeds" in text
+    assert f"The sweep took 28 min 13 s wall for {len(quick)} runs" in text
+    assert f"final ER accuracy {min(er.values()):.0f}-{max(er.values()):.0f} % per run, " \
+        f"{min(by_strategy(er)):.0f}-{max(by_strategy(er)):.0f} % as strategy means" in text
+    assert f"up to {max(wer.values()):,.0f} % in one run; strategy means up to " \
+        f"~{round(max(by_strategy(wer)), -1):.0f} %" in text

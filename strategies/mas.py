@@ -13,6 +13,12 @@ and averaged over content and eos positions. The labels y are only the decoder's
 loss against them), so the importance stays unsupervised as MAS intends. The loop follows the
 plugin's (the experience's data with its collate, train mode, mean over batches); the penalty and
 the blending of importances are the plugin's, unchanged.
+
+Scale: the squared norm (MAS's paper) where the plugin takes the plain one makes each importance
+about 2 * ||logits|| times the plugin's, and Whisper's token logits have a norm near 730. At
+mas_lambda 1 that pins every weight within a fraction of one Adam step of its anchor after the
+first experience (`scripts/mas_penalty_scale.py` measures it on a checkpoint), so the default
+lambda is untuned for Whisper: it gives stability with no plasticity.
 """
 from dataclasses import dataclass, field
 

@@ -2,25 +2,15 @@
 subnet run: with no change applied, and with all of it, the component study reproduces the run's
 own scores before and after the experience, so its set-up (weights, masks, test sets) is the
 run's."""
-import importlib.util
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 import torch
+from script_helpers import load_script as _script
+from script_helpers import run_keeping_checkpoints
 
 from benchmark import masks as M
-from benchmark.runner import RunRequest, checkpoint, run
-
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmark.runner import RunRequest
 
 
 @pytest.fixture(scope="module")
@@ -28,25 +18,12 @@ def subnet_checkpoints(quick_corpus, tiny_whisper_dir, tmp_path_factory):
     """(run folder, checkpoint after experience 1, after experience 2) of three_task subnet on
     a tiny random Whisper (component names are Whisper's)."""
     out = tmp_path_factory.mktemp("forgetting_scripts")
-    real_save, copies = checkpoint.atomic_torch_save, {}
-
-    def save_and_copy(path, obj):
-        real_save(path, obj)
-        if path.name == "checkpoint.pt":
-            copies[obj["completed"]] = out / f"after{obj['completed']}.pt"
-            shutil.copy(path, copies[obj["completed"]])
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(checkpoint, "atomic_torch_save", save_and_copy)
-    try:
-        run_dir = run(RunRequest(
-            stream="three_task", strategy="subnet", profile="quick", out=str(out),
-            corpus=str(quick_corpus), progress=False,
-            overrides=["epochs=1", "max_train_per_subset=16", "max_eval_per_subset=8",
-                       f"model=whisper:{tiny_whisper_dir}", "ctc_weight=0", "precision=fp32"]),
-            log=lambda *a: None)
-    finally:
-        mp.undo()
+    run_dir, copies = run_keeping_checkpoints(RunRequest(
+        stream="three_task", strategy="subnet", profile="quick", out=str(out / "runs"),
+        corpus=str(quick_corpus), progress=False,
+        overrides=["epochs=1", "max_train_per_subset=16", "max_eval_per_subset=8",
+                   f"model=whisper:{tiny_whisper_dir}", "ctc_weight=0", "precision=fp32"]),
+        out / "kept")
     return run_dir, copies[1], copies[2]
 
 

@@ -1,19 +1,12 @@
 """scripts/label_forms.py re-evaluates a finished run exactly as the run's last evaluation did."""
-import importlib.util
-from pathlib import Path
-
 import pytest
+from script_helpers import load_script
 
 from benchmark.tasks import TASKS
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "label_forms.py"
-
 
 def _script():
-    spec = importlib.util.spec_from_file_location("label_forms_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("label_forms")
 
 
 @pytest.mark.parametrize("strategy", ["naive", "subnet"])

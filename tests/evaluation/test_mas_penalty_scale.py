@@ -1,55 +1,32 @@
 """scripts/mas_penalty_scale.py on the checkpoint of a real (tiny) mas run: its equilibrium
 distance dw* is where Avalanche's own MAS penalty pulls back exactly as hard as the loss
 pushes, so the script's factor of 2 and its lambda are the plugin's."""
-import importlib.util
-import shutil
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+from script_helpers import load_script, run_keeping_checkpoints
 
-from benchmark.runner import RunRequest, checkpoint, run
+from benchmark.runner import RunRequest
 from strategies import StrategyContext, get_strategy
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "mas_penalty_scale.py"
 
 
 @pytest.fixture(scope="module")
 def scale():
-    spec = importlib.util.spec_from_file_location("mas_penalty_scale", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mas_penalty_scale")
 
 
 @pytest.fixture(scope="module")
 def mas_checkpoint(quick_corpus, tiny_whisper_dir, tmp_path_factory):
     """A copy of three_task mas's checkpoint after experience 1, with the run's config.json."""
     out = tmp_path_factory.mktemp("mas_scale")
-    real_save, keep = checkpoint.atomic_torch_save, out / "kept" / "checkpoint.pt"
-
-    def save_and_copy(path, obj):
-        real_save(path, obj)
-        if path.name == "checkpoint.pt" and obj["completed"] == 1:
-            keep.parent.mkdir()
-            shutil.copy(path, keep)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(checkpoint, "atomic_torch_save", save_and_copy)
-    try:
-        run_dir = run(RunRequest(
-            stream="three_task", strategy="mas", profile="quick", out=str(out),
-            corpus=str(quick_corpus), progress=False,
-            overrides=["epochs=1", "max_train_per_subset=16", "max_eval_per_subset=8",
-                       f"model=whisper:{tiny_whisper_dir}", "ctc_weight=0", "precision=fp32",
-                       "mas_lambda=3.0"]), log=lambda *a: None)
-    finally:
-        mp.undo()
-    shutil.copy(run_dir / "config.json", keep.parent / "config.json")
-    return keep
+    _run_dir, copies = run_keeping_checkpoints(RunRequest(
+        stream="three_task", strategy="mas", profile="quick", out=str(out / "runs"),
+        corpus=str(quick_corpus), progress=False,
+        overrides=["epochs=1", "max_train_per_subset=16", "max_eval_per_subset=8",
+                   f"model=whisper:{tiny_whisper_dir}", "ctc_weight=0", "precision=fp32",
+                   "mas_lambda=3.0"]), out / "kept")
+    return copies[1]
 
 
 def test_at_dw_star_the_plugins_penalty_cancels_the_loss_gradient(scale, mas_checkpoint):

@@ -41,13 +41,14 @@ lint: $(STAMP)
 # the paper's adaptation study and its compression study, then one aggregate report and the
 # README's generated blocks. The sweeps skip finished runs (and refuse a folder holding a run
 # made with other settings), so this also completes a partial set, across sessions. Run it from
-# a clean checkout of the commit named in results/README.md (results/next_reference/README.md
-# for the set being made: scripts/reference_worktree.sh): the report refuses to mix code.
+# a clean checkout of the commit named in results/README.md (scripts/reference_worktree.sh
+# makes one and brings the runs back): the report refuses to mix code.
 # Every run asks for fp32 (REF), so no run's recipe depends on the CPU (the default profile
 # trains in bf16 where the CPU has native bf16); its runs must still share one processor kind,
 # whose kernels set the exact numbers (scripts/reference_worktree.sh checks it).
 REF := precision=fp32
-# where the set goes: results/, or results/next_reference for the set being made to replace it
+# where the set goes: results/, or results/next_reference for a set being made to replace it
+# (and in a worktree of the committed set's commit, where results/ held the set it replaced)
 RESULTS ?= results
 results: $(STAMP)
 	$(BIN)/benchmark sweep --stream seven_task --seeds 0,1,2 --jobs 2 \

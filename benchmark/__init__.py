@@ -1,2 +1,2 @@
 """Continual-learning benchmark for multi-task SLU."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"

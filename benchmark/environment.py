@@ -24,7 +24,7 @@ def cpu_has_fast_bf16() -> bool:
 
 # Variables that hold torch, oneDNN and MKL to a lower vector ISA than the CPU has: with all
 # three at AVX2, an AVX-512 CPU reproduced an AVX2-only CPU's run to the last digit
-# (results/next_reference/README.md), so a run records them with its processor kind.
+# (results/README.md), so a run records them with its processor kind.
 DISPATCH_VARS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
 
 

@@ -3,14 +3,13 @@
 #
 # A set is made at one commit, from a clean tree, over several sessions, while main moves on.
 # So it is made in a git worktree of that commit, and finished runs are copied back into main.
-# Two sets are known:
-#   current  the committed set in results/ (README: results/README.md), bf16 on a CPU with
-#            native bf16, driven by a pinned Makefile kept outside the worktree (a file inside
-#            would dirty its tree)
-#   next     the set being made to replace it, in results/next_reference/ (its README names
-#            its commit), fp32 on an AVX2-only CPU, driven by that commit's own Makefile
-#            (RESULTS=results/next_reference: the worktree also holds the current set)
-# A run's folder has the same path in the worktree as in main.
+# Two sets are known, each fp32 on AVX2 kernels and driven by its commit's own Makefile:
+#   current  the committed set in results/ (results/README.md names its commit). At that
+#            commit (df89bee) results/ still held the bf16 set it replaced, so the worktree
+#            makes it in results/next_reference/ (RESULTS=results/next_reference), as it was
+#            made; collect copies it up into results/
+#   next     a set being made to replace it, in results/next_reference/ (its README names its
+#            commit), at the same path in the worktree as in main
 #
 #   scripts/reference_worktree.sh setup DIR [SET]    worktree at the set's commit in DIR, data/
 #                                                    linked, the set's committed runs copied in
@@ -18,8 +17,8 @@
 #   scripts/reference_worktree.sh collect DIR [SET]  copy DIR's finished runs into the set's
 #                                                    folder (no model.pt, checkpoints or locks);
 #                                                    for the next set, rewrite its status table
-# SET defaults to next. setup refuses a CPU of another kind than the set's, or holds an
-# AVX-512 CPU to AVX2 kernels for the next set (see below).
+# SET defaults to current. setup refuses a CPU without AVX2 and holds an AVX-512 CPU to AVX2
+# kernels (see below).
 # It prints the command that continues the set; run it with the venv of this checkout
 # (PYTHONPATH=DIR, so that the worktree's code is the one run).
 set -euo pipefail
@@ -30,10 +29,11 @@ die() { echo "reference_worktree: $*" >&2; exit 1; }
 [ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: scripts/reference_worktree.sh setup|collect DIR [current|next]"
 action=$1
 dir=$(realpath -m "$2")
-set_name=${3:-next}
+set_name=${3:-current}
+# dest: the set's folder here; src: where the worktree makes it
 case $set_name in
-current) dest=results ;;
-next) dest=results/next_reference ;;
+current) dest=results src=results/next_reference ;;
+next) dest=results/next_reference src=results/next_reference ;;
 *) die "unknown set '$set_name': use current or next" ;;
 esac
 readme=$dest/README.md
@@ -48,22 +48,13 @@ dispatch=""  # check_cpu sets the variables that hold the kernels to AVX2 where 
 check_cpu() {
     [ "${REFERENCE_ANY_CPU:-0}" = 1 ] && return 0  # the user's explicit choice
     [ -x "$python" ] || die "no $python: make venv first (or set VENV)"
-    if [ "$set_name" = current ]; then
-        # bf16 autocast with native bf16 kernels (avx512_bf16). Elsewhere the set's commit,
-        # which predates the fp32 fallback, would emulate bf16 (a train step ~4x slower), and
-        # other kernels give other numbers.
-        "$python" -c "import sys
-from benchmark.environment import cpu_has_fast_bf16; sys.exit(not cpu_has_fast_bf16())" \
-            || die "this CPU has no native bf16 (no AVX-512): the current set cannot continue here"
-    else
-        # fp32 with AVX2 kernels: the report refuses to average runs of two processor kinds.
-        grep -qw avx2 /proc/cpuinfo || die "this CPU has no AVX2: the next set cannot continue here"
-        if grep -qw avx512f /proc/cpuinfo; then
-            # torch, oneDNN and MKL would pick AVX-512 kernels (other numbers): hold all three
-            # to their AVX2 kernels, which reproduced a committed run's first experience to the
-            # last digit on an AVX-512 EPYC (results/next_reference/README.md)
-            dispatch="ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 "
-        fi
+    # fp32 with AVX2 kernels: the report refuses to average runs of two processor kinds
+    grep -qw avx2 /proc/cpuinfo || die "this CPU has no AVX2: the set cannot continue here"
+    if grep -qw avx512f /proc/cpuinfo; then
+        # torch, oneDNN and MKL would pick AVX-512 kernels (other numbers): hold all three to
+        # their AVX2 kernels, which reproduced a committed run's first experience to the last
+        # digit on an AVX-512 EPYC (results/README.md)
+        dispatch="ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 "
     fi
 }
 
@@ -74,25 +65,16 @@ setup)
     [ -d data ] || die "no data/ here: build the corpus first (make data)"
     git worktree add --detach "$dir" "$commit" >/dev/null
     ln -s "$main/data" "$dir/data"
-    mkdir -p "$dir/$dest"
+    mkdir -p "$dir/$src"
     for f in "${folders[@]}"; do
-        [ -d "$dest/$f" ] && cp -r "$dest/$f" "$dir/$dest/"
+        [ -d "$dest/$f" ] && cp -r "$dest/$f" "$dir/$src/"
     done
-    if [ "$set_name" = current ]; then
-        makefile_rev=$(grep -oP 'git show \K[0-9a-f]{7,40}(?=:Makefile)' "$readme" | head -1) \
-            || die "$readme names no pinned Makefile (git show <rev>:Makefile)"
-        git show "$makefile_rev:Makefile" > "$(dirname "$dir")/Makefile.reference"
-        makefile="-f ../Makefile.reference "
-        echo "worktree $dir at $commit, Makefile pinned at $makefile_rev:"
-    else
-        makefile=""
-        echo "worktree $dir at $commit:"
-    fi
-    echo "  cd $dir && ${dispatch}PYTHONPATH=$dir make ${makefile}-o $venv/.installed" \
-         "VENV=$venv RESULTS=$dest results"
+    echo "worktree $dir at $commit:"
+    echo "  cd $dir && ${dispatch}PYTHONPATH=$dir make -o $venv/.installed" \
+         "VENV=$venv RESULTS=$src results"
     ;;
 collect)
-    [ -d "$dir/$dest" ] || die "$dir holds no $dest/: run setup first"
+    [ -d "$dir/$src" ] || die "$dir holds no $src/: run setup first"
     [ -x "$python" ] || die "no $python: make venv first (or set VENV)"
     # finished: metrics.json says complete, or a compression study's compression.json exists
     # (written last); model.pt alone is no proof (a stopped run writes it, with complete=false)
@@ -103,20 +85,21 @@ collect)
     }
     n=0
     while IFS= read -r result_file; do
-        run=$(dirname "${result_file#"$dir"/}")
-        src=$dir/$run
-        finished "$src" || continue
+        rel=$(dirname "${result_file#"$dir/$src"/}")  # the run's path within the set
+        from=$dir/$src/$rel
+        run=$dest/$rel
+        finished "$from" || continue
         # a run still writing its last files holds its folder's lock
-        [ -f "$src/.lock" ] && ! flock -n "$src/.lock" true && continue
+        [ -f "$from/.lock" ] && ! flock -n "$from/.lock" true && continue
         finished "$run" && continue  # here already (an unfinished copy is replaced)
         rm -rf "$run"
         mkdir -p "$run"
-        cp -r "$src/." "$run/"
+        cp -r "$from/." "$run/"
         rm -rf "$run/model.pt" "$run/checkpoint.pt" "$run/checkpoints" "$run/.lock"
         echo "collected $run"
         n=$((n + 1))
     done < <(for f in "${folders[@]}"; do
-                 [ -d "$dir/$dest/$f" ] && find "$dir/$dest/$f" \
+                 [ -d "$dir/$src/$f" ] && find "$dir/$src/$f" \
                      \( -name metrics.json -o -name compression.json \) \
                      -not -path '*/checkpoints/*' -not -path '*/report/*'
              done | sort)

@@ -7,6 +7,9 @@ registered strategy without a check."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -185,3 +188,37 @@ def test_naive_run_is_deterministic(quick_corpus, tmp_path):
         for res in m["baseline_metrics"].values():
             res.pop("eval_seconds")
     assert a == b
+
+
+def _same_tree(a, b, where="model.pt") -> None:
+    assert type(a) is type(b), where
+    if isinstance(a, dict):
+        assert list(a) == list(b), where
+        for k in a:
+            _same_tree(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same_tree(x, y, f"{where}[{i}]")
+    elif isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and torch.equal(a, b), where
+    else:
+        assert a == b, where
+
+
+def test_a_masked_run_is_bit_identical_in_another_process(quick_corpus, tmp_path):
+    """A reference set reruns a seed, or resumes it, in a new process, where Python's string
+    hashes, and so the order of any set, differ. Two processes with other PYTHONHASHSEEDs must
+    give the same final model and strategy state to the bit: subnet with update=exclusive,
+    whose masks and weights no other mask holds are the most bookkeeping of any strategy."""
+    models = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        subprocess.run([sys.executable, "-m", "benchmark.cli", "run", "--stream", "three_task",
+                        "--strategy", "subnet", "--profile", "quick", "--corpus",
+                        str(quick_corpus), "--out", str(out), "--no-progress", *FAST,
+                        "update=exclusive"], check=True, capture_output=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        models.append(torch.load(out / "three_task" / "subnet" / "seed0" / "model.pt",
+                                 weights_only=True))
+    _same_tree(*models)

@@ -1,11 +1,12 @@
 """The version is written in four places; they must tell one story. pyproject.toml and
 `benchmark.__version__` are the package's version: the latest release (CHANGELOG.md's first
-heading not marked "(unreleased)") or a development version of the release being prepared
-(X.devN under "## X (unreleased)"). CITATION.cff cites the latest release.
+heading not marked "(unreleased)", e.g. "## 0.2.0 (2026-12-08)") or a development version of
+the release being prepared (X.devN under "## X (unreleased)"). CITATION.cff cites the latest
+release.
 
-The package stays at 0.1.0 while 0.2.0 is prepared: the next reference set's runs record the
+The package stayed at 0.1.0 while 0.2.0 was prepared: the reference set's runs record the
 installed package's version (`environment.json` `packages`), and a reinstall partway through
-that set would give runs of one commit two version strings. 0.2.0 comes with that set."""
+that set would have given runs of one commit two version strings. 0.2.0 came with that set."""
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ def changelog_headings() -> list[str]:
 def latest_release() -> str:
     released = [h for h in changelog_headings() if not h.endswith("(unreleased)")]
     assert released, "CHANGELOG.md names no release"
-    return released[0]
+    return released[0].split(" (")[0]  # "0.2.0 (2026-12-08)": the version, not its date
 
 
 def test_package_versions_agree():

@@ -10,8 +10,6 @@ RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 @pytest.fixture
 def bf16_set() -> Path:
-    """The bf16 reference set (aebfc7e): results/ now, results/ablation_bf16_batch16/ once the
-    fp32 set (df89bee) replaces it. Ablations compare with it, and its runs recorded the masked
-    parameter counts that the report now recomputes."""
-    moved = RESULTS / "ablation_bf16_batch16"
-    return moved if moved.is_dir() else RESULTS
+    """The bf16 set (aebfc7e) that the fp32 set (df89bee) replaced. Ablations compare with it,
+    and its runs recorded the masked parameter counts that the report now recomputes."""
+    return RESULTS / "ablation_bf16_batch16"

@@ -173,14 +173,6 @@ def test_first_round_table_matches_its_runs(bf16_set):
 EWC_LAMBDA = RESULTS / "ablation_ewc_lambda"
 
 
-def _resolve(rel: str) -> Path:
-    """A run folder named relative to results/; the next set's runs move from next_reference/
-    up into results/ once it is complete. (Were next_reference/ gone with the bf16 set still in
-    results/, this would find the bf16 runs, whose numbers differ: the tests fail, not pass.)"""
-    path = RESULTS / rel
-    return path if path.exists() else RESULTS / rel.removeprefix("next_reference/")
-
-
 def _ewc_cells(run: Path) -> list[str]:
     """lambda, train utterances per task, ER after er / ic / asr, IC after ic / asr, ASR after
     asr, ACC, BWT, forgetting, wall time."""
@@ -208,14 +200,14 @@ def test_ewc_lambda_table_matches_its_runs():
     for cells in rows:
         rel = re.fullmatch(r"`([^`]+)/?`.*", cells[0]).group(1)
         quoted.add(Path(rel))
-        assert cells[1:] == _ewc_cells(_resolve(rel)), rel
+        assert cells[1:] == _ewc_cells(RESULTS / rel), rel
     assert ablation_runs <= quoted, "every run of the ablation is in its table"
 
 
 @pytest.mark.skipif(not EWC_LAMBDA.is_dir(), reason="no ewc lambda ablation")
 def test_the_readmes_ewc_paragraph_quotes_the_runs():
     """README.md's paragraph on untuned EWC is prose, so its numbers are checked here: the
-    ablation's full-data lambda 1e7 run against the next set's three_task ewc and replay."""
+    ablation's full-data lambda 1e7 run against the reference set's three_task ewc and replay."""
     readme = (RESULTS.parent / "README.md").read_text()
     _, found, rest = readme.partition("The ewc row is untuned EWC")
     assert found, "README.md has no paragraph starting 'The ewc row is untuned EWC'"
@@ -226,8 +218,8 @@ def test_the_readmes_ewc_paragraph_quotes_the_runs():
     assert got, "README.md's ewc paragraph no longer has the form this test reads"
     default, lam, er, er_untuned, acc_tuned, acc_untuned, acc_replay = got.groups()
     tuned = EWC_LAMBDA / "full" / f"lambda_{lam}" / "three_task" / "ewc" / "seed0"
-    untuned = _resolve("next_reference/three_task/ewc/seed0")
-    replay = _resolve("next_reference/three_task/replay/seed0")
+    untuned = RESULTS / "three_task" / "ewc" / "seed0"
+    replay = RESULTS / "three_task" / "replay" / "seed0"
     assert json.loads((untuned / "config.json").read_text())["strategy"]["ewc_lambda"] \
         == float(default)
 

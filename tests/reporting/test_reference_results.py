@@ -1,8 +1,9 @@
 """The committed reference runs come from one code state: the commit results/README.md names,
-a clean tree, one thread per run, the default profile and a complete run. The set is made across
-sessions and lands run by run, so this guards every folder that is added. The same holds for the
-set being made to replace it (results/next_reference/, its own README naming its commit), whose
-runs are also fp32 on one processor kind."""
+a clean tree, one thread per run, the default profile and a complete run, trained in fp32 on one
+processor kind. A set is made across sessions and lands run by run, so this guards every folder
+that is added. The same holds for the bf16 set it replaced (results/ablation_bf16_batch16/, at
+its own commit, in bf16) and for a set being made to replace it (results/next_reference/, when
+there is one)."""
 from __future__ import annotations
 
 import json
@@ -15,13 +16,14 @@ import pytest
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 # Folders results/README.md labels as not reference runs, never aggregated: suite 0.1's, and
 # ablations made at another commit or precision (each folder's README says how).
-# The next set is checked as a set of its own (SETS).
+# The replaced bf16 set and a next set are checked as sets of their own (SETS).
 NOT_REFERENCE = {"ablation_conformer", "quick", "ablation_first_round", "ablation_plasticity",
-                 "ablation_ewc_lambda", "next_reference"}
+                 "ablation_ewc_lambda", "ablation_bf16_batch16", "next_reference"}
+BF16 = RESULTS / "ablation_bf16_batch16"
 NEXT = RESULTS / "next_reference"
-SETS = [pytest.param(RESULTS, id="current"),
-        pytest.param(NEXT, id="next", marks=pytest.mark.skipif(
-            not (NEXT / "README.md").exists(), reason="no next reference set"))]
+_no_next = pytest.mark.skipif(not (NEXT / "README.md").exists(), reason="no next reference set")
+FP32_SETS = [pytest.param(RESULTS, id="current"), pytest.param(NEXT, id="next", marks=_no_next)]
+SETS = [*FP32_SETS, pytest.param(BF16, id="bf16")]
 
 
 def reference_commit(root: Path = RESULTS) -> str:
@@ -63,7 +65,7 @@ def test_every_reference_run_is_at_the_reference_commit_clean_and_single_threade
 
 @pytest.mark.parametrize("root", SETS)
 def test_the_compression_study_is_single_threaded_like_the_runs(root):
-    # `benchmark compress` at the current set's commit writes no environment.json: its
+    # `benchmark compress` at the bf16 set's commit writes no environment.json: its
     # config.json is the only record of its thread count (the Makefile passes threads=1, as the
     # sweeps do)
     for study in root.glob("compression/*/seed*/compression.json"):
@@ -80,11 +82,11 @@ def test_the_reference_runs_share_one_source_hash(root):
     assert len(hashes) <= 1, f"reference runs from {len(hashes)} different package sources"
 
 
-@pytest.mark.skipif(not (NEXT / "README.md").exists(), reason="no next reference set")
-def test_the_next_set_trains_in_fp32_on_one_processor_kind():
+@pytest.mark.parametrize("root", FP32_SETS)
+def test_the_set_trains_in_fp32_on_one_processor_kind(root):
     # asked for fp32 (the Makefile's REF) and trained so in every session of every run, on
     # AVX2 kernels (scripts/reference_worktree.sh holds an AVX-512 CPU to them)
-    for run in reference_runs(NEXT):
+    for run in reference_runs(root):
         where = run.relative_to(RESULTS)
         config = json.loads((run / "config.json").read_text())
         assert config["train"]["precision"] == "fp32", f"{where}: asked for another precision"
@@ -94,15 +96,15 @@ def test_the_next_set_trains_in_fp32_on_one_processor_kind():
             assert session["cpu_capability"] == "AVX2", f"{where}: {session['cpu_capability']}"
 
 
-@pytest.mark.skipif(not (NEXT / "README.md").exists(), reason="no next reference set")
-def test_the_next_sets_compression_study_is_at_its_named_commit_in_fp32_on_avx2():
+@pytest.mark.parametrize("root", FP32_SETS)
+def test_the_compression_study_is_at_its_named_commit_in_fp32_on_avx2(root):
     # the one exception to the set's commit: df89bee's `compress` cannot resume, and a study
     # takes longer than a session (the README says which commit, and why)
-    for study in NEXT.glob("compression/*/seed*/compression.json"):
+    for study in root.glob("compression/*/seed*/compression.json"):
         where = study.parent.relative_to(RESULTS)
         found = re.search(r"compression commit is `([0-9a-f]{7,40})`",
-                          (NEXT / "README.md").read_text())
-        assert found, "results/next_reference/README.md must name the compression commit"
+                          (root / "README.md").read_text())
+        assert found, f"{root.relative_to(RESULTS.parent)}/README.md must name the compression commit"
         env = json.loads((study.parent / "environment.json").read_text())
         assert env["code"]["commit"].startswith(found.group(1)), f"{where}: another commit"
         assert env["code"]["dirty"] is False, f"{where}: made from a dirty tree"
@@ -114,7 +116,7 @@ def test_the_next_sets_compression_study_is_at_its_named_commit_in_fp32_on_avx2(
             assert session["cpu_capability"] == "AVX2", f"{where}: {session['cpu_capability']}"
 
 
-@pytest.mark.skipif(not (NEXT / "README.md").exists(), reason="no next reference set")
+@_no_next
 def test_the_next_sets_status_table_is_generated_from_its_runs():
     from benchmark.reporting import readme
     stale = readme.main(["--check", "--readme", str(NEXT / "README.md"), "--results", str(NEXT)])

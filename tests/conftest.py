@@ -1,4 +1,5 @@
-"""Shared fixtures: the quick SynthSLU-7 corpus, built once per test session."""
+"""Shared fixtures: the quick SynthSLU-7 corpus, built once per test session, and a
+bit-for-bit comparison of saved models and strategy states."""
 from __future__ import annotations
 
 import os
@@ -10,6 +11,29 @@ import torch
 @pytest.fixture(scope="session", autouse=True)
 def _threads():
     torch.set_num_threads(int(os.environ.get("TEST_THREADS", "2")))
+
+
+def _assert_same_tree(a, b, where: str = "model.pt") -> None:
+    """Bit-identical nested dicts/lists of tensors and plain values."""
+    assert type(a) is type(b), where
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _assert_same_tree(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same_tree(x, y, f"{where}[{i}]")
+    elif isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and torch.equal(a, b), where
+    else:
+        assert a == b, where
+
+
+@pytest.fixture
+def assert_same_tree():
+    """Compares two loaded `model.pt` files (model and strategy state) to the bit."""
+    return _assert_same_tree
 
 
 @pytest.fixture(scope="session")

@@ -72,7 +72,7 @@ def test_sigkill_then_resume_matches_uninterrupted(strategy, family, quick_corpu
 
 @pytest.mark.parametrize("strategy", list_strategies())
 def test_every_strategy_resumes_to_the_uninterrupted_metrics(strategy, quick_corpus, tmp_path,
-                                                             monkeypatch):
+                                                             monkeypatch, assert_same_tree):
     """Every registered strategy resumes exactly (a strategy that can't resume fails here).
     One uninterrupted run; its run folder is copied as it stands right after each checkpoint
     (experiences 1 and 2 done: what a kill in experience 2 or 3 leaves), and each copy is
@@ -102,24 +102,7 @@ def test_every_strategy_resumes_to_the_uninterrupted_metrics(strategy, quick_cor
         run_dir = run(_req(quick_corpus, out, strategy, fast, resume=True), log=said.append)
         assert said[0].startswith(f"resuming {run_dir} after experience {completed}/3")
         assert _strip(json.loads((run_dir / "metrics.json").read_text())) == ref, completed
-        _assert_same_tree(torch.load(run_dir / "model.pt", weights_only=True), ref_model)
-
-
-def _assert_same_tree(a, b, where: str = "model.pt") -> None:
-    """Bit-identical nested dicts/lists of tensors and plain values."""
-    assert type(a) is type(b), where
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for k in a:
-            _assert_same_tree(a[k], b[k], f"{where}[{k!r}]")
-    elif isinstance(a, list | tuple):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _assert_same_tree(x, y, f"{where}[{i}]")
-    elif isinstance(a, torch.Tensor):
-        assert a.dtype == b.dtype and torch.equal(a, b), where
-    else:
-        assert a == b, where
+        assert_same_tree(torch.load(run_dir / "model.pt", weights_only=True), ref_model)
 
 
 def test_resume_refuses_other_config_and_unsafe_pickles(quick_corpus, tmp_path):

@@ -190,23 +190,8 @@ def test_naive_run_is_deterministic(quick_corpus, tmp_path):
     assert a == b
 
 
-def _same_tree(a, b, where="model.pt") -> None:
-    assert type(a) is type(b), where
-    if isinstance(a, dict):
-        assert list(a) == list(b), where
-        for k in a:
-            _same_tree(a[k], b[k], f"{where}[{k!r}]")
-    elif isinstance(a, list | tuple):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _same_tree(x, y, f"{where}[{i}]")
-    elif isinstance(a, torch.Tensor):
-        assert a.dtype == b.dtype and torch.equal(a, b), where
-    else:
-        assert a == b, where
-
-
-def test_a_masked_run_is_bit_identical_in_another_process(quick_corpus, tmp_path):
+def test_a_masked_run_is_bit_identical_in_another_process(quick_corpus, tmp_path,
+                                                          assert_same_tree):
     """A reference set reruns a seed, or resumes it, in a new process, where Python's string
     hashes, and so the order of any set, differ. Two processes with other PYTHONHASHSEEDs must
     give the same final model and strategy state to the bit: subnet with update=exclusive,
@@ -221,4 +206,4 @@ def test_a_masked_run_is_bit_identical_in_another_process(quick_corpus, tmp_path
                        env={**os.environ, "PYTHONHASHSEED": hash_seed})
         models.append(torch.load(out / "three_task" / "subnet" / "seed0" / "model.pt",
                                  weights_only=True))
-    _same_tree(*models)
+    assert_same_tree(*models)
